@@ -1,0 +1,63 @@
+"""``docket-api``: serve the API or manage the schema."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from docket_core.settings import SettingsError, load_settings
+
+from docket_api.settings import ApiSettings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="docket-api", description="Docket's JSON API")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve HTTP until SIGTERM")
+    migrate_cmd = commands.add_parser("migrate", help="apply pending schema migrations")
+    migrate_cmd.add_argument("--status", action="store_true", help="show applied and pending migrations")
+    migrate_cmd.add_argument("--dry-run", action="store_true", help="list what would be applied")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(ApiSettings)
+    except SettingsError as exc:
+        print(f"docket-api: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        from docket_core.server import serve
+
+        serve("docket_api.app:create_app", settings)
+        return 0
+    return _migrate(settings, status_only=args.status, dry_run=args.dry_run)
+
+
+def _migrate(settings: ApiSettings, *, status_only: bool, dry_run: bool) -> int:
+    import psycopg
+
+    from docket_api.db import migrate
+
+    if not settings.database_url:
+        print("docket-api: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    try:
+        if status_only:
+            states = migrate.status(settings.database_url)
+            for state in states:
+                mark = "applied" if state.applied else "pending"
+                print(f"{state.migration.version:04d}  {mark:8}  {state.migration.name}")
+            pending = sum(not s.applied for s in states)
+            print(f"schema is {'current' if not pending else f'behind by {pending} migration(s)'}")
+            return 0 if not pending else 3
+        done = migrate.migrate(settings.database_url, dry_run=dry_run)
+    except (migrate.MigrationError, psycopg.Error) as exc:
+        print(f"docket-api: migration failed: {exc}", file=sys.stderr)
+        return 1
+    verb = "would apply" if dry_run else "applied"
+    for migration in done:
+        print(f"{verb} {migration.version:04d}_{migration.name}")
+    print(f"{verb} {len(done)} migration(s); schema {'would be' if dry_run else 'is'} current")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""``/api/v1/auth``: register, login, refresh, logout and me."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from docket_api.domain.auth.deps import provide_auth_service, provide_principal
+from docket_api.domain.auth.schemas import (
+    Credentials,
+    LogoutRequest,
+    RefreshRequest,
+    Registration,
+    TokenPair,
+    UserOut,
+)
+from docket_api.domain.auth.service import AuthService
+from docket_api.domain.auth.tokens import Principal
+
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+    dependencies = {"auth": Provide(provide_auth_service, sync_to_thread=False)}
+
+    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account")
+    async def register(self, data: JSONBody[Registration], auth: NamedDependency[AuthService]) -> UserOut:
+        return await auth.register(data.email, data.password)
+
+    @post("/login", status_code=HTTP_200_OK, summary="Exchange credentials for tokens")
+    async def login(self, data: JSONBody[Credentials], auth: NamedDependency[AuthService]) -> TokenPair:
+        return await auth.login(data.email, data.password)
+
+    @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token")
+    async def refresh(self, data: JSONBody[RefreshRequest], auth: NamedDependency[AuthService]) -> TokenPair:
+        return await auth.refresh(data.refresh_token)
+
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        security=BEARER,
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
+        summary="Revoke the refresh token family (or all of them) and this access token",
+    )
+    async def logout(
+        self,
+        principal: NamedDependency[Principal],
+        auth: NamedDependency[AuthService],
+        data: JSONBody[LogoutRequest | None] = None,
+    ) -> None:
+        await auth.logout(principal, data.refresh_token if data else None)
+
+    @get(
+        "/me",
+        security=BEARER,
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
+        summary="The signed-in user",
+    )
+    async def me(self, principal: NamedDependency[Principal], auth: NamedDependency[AuthService]) -> UserOut:
+        return await auth.me(principal)

@@ -1,0 +1,145 @@
+"""Registration, login, refresh-token rotation with reuse detection, and logout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from typing import Any
+
+from docket_core.http.problems import Problem
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from docket_api.domain.auth import repository as repo
+from docket_api.domain.auth.login_throttle import LoginThrottle
+from docket_api.domain.auth.passwords import hash_password, verify_password
+from docket_api.domain.auth.schemas import TokenPair, UserOut
+from docket_api.domain.auth.tokens import Principal, TokenCodec, hash_refresh_token, new_refresh_token
+from docket_api.settings import ApiSettings
+
+logger = logging.getLogger("docket.auth")
+REVOKED_ACCESS_PREFIX = "docket:revoked-jti:"
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, slug="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="docket"'})
+
+
+class AuthService:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[AsyncConnection[Any]],
+        redis: Redis,
+        codec: TokenCodec,
+        settings: ApiSettings,
+    ) -> None:
+        self.pool = pool
+        self.redis = redis
+        self.codec = codec
+        self.settings = settings
+        self.throttle = LoginThrottle(redis, settings.login_max_failures, settings.login_lockout_seconds)
+
+    async def register(self, email: str, password: str) -> UserOut:
+        password_hash = await hash_password(password)
+        async with self.pool.connection() as conn:
+            row = await repo.create_user(conn, email.strip(), password_hash)
+        if row is None:
+            raise Problem(409, "An account with this email already exists.", slug="email-taken")
+        return _user_out(row)
+
+    async def login(self, email: str, password: str) -> TokenPair:
+        retry_after = await self.throttle.retry_after(email)
+        if retry_after is not None:
+            raise Problem(
+                429,
+                "Too many failed logins for this account; try again later.",
+                slug="login-locked",
+                headers={"Retry-After": str(retry_after)},
+            )
+        async with self.pool.connection() as conn:
+            user = await repo.user_by_email(conn, email)
+        if not await verify_password(user["password_hash"] if user else None, password):
+            await self.throttle.record_failure(email)
+            raise unauthorized("The email or password is wrong.")
+        assert user is not None
+        await self.throttle.reset(email)
+        return await self._start_family(str(user["id"]))
+
+    async def _start_family(self, user_id: str) -> TokenPair:
+        refresh = new_refresh_token()
+        async with self.pool.connection() as conn:
+            await repo.insert_refresh_token(
+                conn, user_id, uuid.uuid4(), hash_refresh_token(refresh), self._refresh_expiry()
+            )
+        return self._pair(user_id, refresh)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        token_hash = hash_refresh_token(refresh_token)
+        new_token = new_refresh_token()
+        failure: str | None = None
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await repo.lock_refresh_token(conn, token_hash)
+            if row is None:
+                failure = "The refresh token is not valid."
+            elif row["revoked_at"] is not None or row["rotated_at"] is not None:
+                # A rotated token came back: someone holds a copy. Revoke the whole login.
+                revoked = await repo.revoke_family(conn, row["family_id"])
+                logger.warning(
+                    "refresh token reuse detected; family revoked",
+                    extra={"user_id": str(row["user_id"]), "revoked": revoked},
+                )
+                failure = "The refresh token was already used; this login has been revoked."
+            elif row["expires_at"] <= dt.datetime.now(dt.UTC):
+                failure = "The refresh token has expired."
+            else:
+                await repo.mark_rotated(conn, row["id"])
+                await repo.insert_refresh_token(
+                    conn,
+                    str(row["user_id"]),
+                    row["family_id"],
+                    hash_refresh_token(new_token),
+                    self._refresh_expiry(),
+                )
+        if failure is not None or row is None:
+            raise unauthorized(failure or "The refresh token is not valid.")
+        return self._pair(str(row["user_id"]), new_token)
+
+    async def logout(self, principal: Principal, refresh_token: str | None) -> None:
+        async with self.pool.connection() as conn:
+            if refresh_token:
+                family = await repo.family_of(conn, hash_refresh_token(refresh_token), principal.user_id)
+                if family is not None:
+                    await repo.revoke_family(conn, family)
+            else:
+                await repo.revoke_user_tokens(conn, principal.user_id)
+        ttl = principal.expires_at - int(time.time())
+        if ttl > 0:
+            try:
+                await self.redis.set(REVOKED_ACCESS_PREFIX + principal.token_id, b"1", ex=ttl)
+            except RedisError:
+                logger.warning("could not deny-list the access token (Redis); it expires in %ss", ttl)
+
+    async def me(self, principal: Principal) -> UserOut:
+        async with self.pool.connection() as conn:
+            row = await repo.user_by_id(conn, principal.user_id)
+        if row is None:
+            raise unauthorized("The account no longer exists.")
+        return _user_out(row)
+
+    def _pair(self, user_id: str, refresh: str) -> TokenPair:
+        return TokenPair(
+            access_token=self.codec.issue(user_id),
+            refresh_token=refresh,
+            expires_in=self.codec.ttl_seconds,
+        )
+
+    def _refresh_expiry(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.settings.refresh_token_ttl_seconds)
+
+
+def _user_out(row: dict[str, Any]) -> UserOut:
+    return UserOut(id=str(row["id"]), email=row["email"], created_at=row["created_at"])

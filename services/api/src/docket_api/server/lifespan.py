@@ -1,0 +1,68 @@
+"""Open the pool and Redis at start-up; on shutdown close them after in-flight requests finish."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from docket_core.db import create_pool
+from docket_core.metrics import record_pool_stats
+from docket_core.redis import create_redis
+from litestar import Litestar
+
+from docket_api.db.migrate import latest_version, schema_version
+from docket_api.domain.auth.service import AuthService
+from docket_api.domain.auth.tokens import TokenCodec
+from docket_api.server.ratelimit import RateLimiter
+from docket_api.settings import ApiSettings
+
+logger = logging.getLogger("docket.api")
+POOL_STATS_INTERVAL_SECONDS = 5.0
+
+
+def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = create_pool(settings, "docket-api")
+        redis = create_redis(settings)
+        # wait=False: the API starts (and answers /healthz) even while the database is still coming up
+        await pool.open(wait=False)
+        app.state.pool = pool
+        app.state.redis = redis
+        app.state.rate_limiter = RateLimiter(redis, settings.rate_limit_window_seconds)
+        app.state.auth_service = AuthService(pool, redis, codec, settings)
+        app.state.expected_schema = latest_version()
+        stats_task = asyncio.create_task(_publish_pool_stats(app))
+        logger.info("api started", extra={"port": settings.port, "environment": settings.environment})
+        try:
+            yield
+        finally:
+            stats_task.cancel()
+            await pool.close()
+            await redis.aclose()
+            logger.info("api stopped")
+
+    return lifespan
+
+
+async def _publish_pool_stats(app: Litestar) -> None:
+    while True:
+        record_pool_stats(app.state.pool.get_stats())
+        await asyncio.sleep(POOL_STATS_INTERVAL_SECONDS)
+
+
+async def check_database(app: Litestar) -> None:
+    async with app.state.pool.connection(timeout=1.0) as conn:
+        version = await schema_version(conn)
+    expected = app.state.expected_schema
+    if version < expected:
+        logger.error(
+            "database schema is behind the code (at %s, need %s); run `docket-api migrate`", version, expected
+        )
+        raise RuntimeError(f"schema at version {version}, code needs {expected}; run `docket-api migrate`")
+
+
+async def check_redis(app: Litestar) -> None:
+    await app.state.redis.ping()

@@ -1,0 +1,32 @@
+"""OpenAPI 3.1 at /api/openapi.json, with Swagger UI at /api-docs outside production."""
+
+from __future__ import annotations
+
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+DESCRIPTION = """Docket's JSON API.
+
+* **Auth**: send `Authorization: Bearer <access token>` from `/api/v1/auth/login`.
+* **Rate limits**: every response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`;
+  a 429 adds `Retry-After`.
+* **Errors**: every 4xx and 5xx is `application/problem+json` (RFC 9457) with `type`, `title`, `status`,
+  `detail` and `instance`; validation errors add `errors`, a list of `{field, message}`.
+"""
+
+
+def openapi_config(swagger: bool, release: str) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Docket API",
+        version=release,
+        description=DESCRIPTION,
+        path="/api",
+        render_plugins=[SwaggerRenderPlugin(path="/docs")] if swagger else [],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }
+        ),
+        create_examples=False,
+    )

@@ -1,0 +1,53 @@
+"""The API's settings: the common ones plus auth, CORS, limits and rate limiting."""
+
+from __future__ import annotations
+
+from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError
+
+# Outside production Docket runs with this key so `make dev` needs no set-up; production refuses it.
+DEV_JWT_SECRET = "docket-local-development-secret-do-not-use"  # noqa: S105  # refused in production
+
+
+class ApiSettings(CommonSettings, kw_only=True, frozen=True):
+    """Every environment variable the API reads (see docs/configuration.md)."""
+
+    port: int = 8000
+    jwt_secret: str = ""
+    jwt_secret_previous: str = ""
+    jwt_issuer: str = "docket"
+    jwt_audience: str = "docket-api"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    cors_origins: tuple[str, ...] = ()
+    enable_swagger: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    rate_limit_enabled: bool = True
+    rate_limit_anonymous: int = 100
+    rate_limit_user: int = 1000
+    rate_limit_window_seconds: int = 900
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+    @property
+    def signing_secret(self) -> str:
+        return self.jwt_secret or ("" if self.is_production else DEV_JWT_SECRET)
+
+    @property
+    def swagger_enabled(self) -> bool:
+        return self.enable_swagger or not self.is_production
+
+    def check(self) -> None:
+        super().check()
+        if self.is_production:
+            if not self.jwt_secret:
+                raise SettingsError("JWT_SECRET is required when ENVIRONMENT=production")
+            if len(self.jwt_secret.encode()) < MIN_SECRET_BYTES or self.jwt_secret == DEV_JWT_SECRET:
+                raise SettingsError(f"JWT_SECRET must be a random value of at least {MIN_SECRET_BYTES} bytes")
+            if self.jwt_secret_previous and len(self.jwt_secret_previous.encode()) < MIN_SECRET_BYTES:
+                raise SettingsError(f"JWT_SECRET_PREVIOUS must be at least {MIN_SECRET_BYTES} bytes")
+            if any("*" in origin for origin in self.cors_origins):
+                raise SettingsError("CORS_ORIGINS must list exact origins in production, not '*'")
+        if self.max_body_bytes < 1 or self.max_upload_bytes < 1:
+            raise SettingsError("MAX_BODY_BYTES and MAX_UPLOAD_BYTES must be positive")

@@ -1,0 +1,37 @@
+"""Fixtures that run the real API over HTTP against the session's PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from apikit import api_settings
+from docket_api.app import create_app
+from servers import ThreadedServer
+
+ServeApi = Callable[..., str]
+
+
+@pytest.fixture
+def serve_api(clean_db: str, clean_redis: str) -> Iterator[ServeApi]:
+    """Start the API with optional setting overrides; returns its base URL."""
+    servers: list[ThreadedServer] = []
+
+    def start(**overrides: Any) -> str:
+        settings = api_settings(clean_db, clean_redis, **overrides)
+        server = ThreadedServer(create_app(settings)).__enter__()
+        servers.append(server)
+        return server.url
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api(serve_api: ServeApi) -> Iterator[httpx.Client]:
+    """An HTTP client for an API with test defaults."""
+    with httpx.Client(base_url=serve_api(), timeout=10) as client:
+        yield client

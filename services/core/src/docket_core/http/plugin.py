@@ -1,0 +1,61 @@
+"""The Litestar plugin every Docket service installs: errors, probes, metrics, tracing, shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
+from litestar.types import ASGIApp
+from opentelemetry.sdk.trace import TracerProvider
+
+from docket_core.http.health import Check, health_handlers
+from docket_core.http.observe import PROBE_PATHS, ObserveMiddleware
+from docket_core.http.problems import EXCEPTION_HANDLERS
+from docket_core.http.security_headers import API_CSP, SecurityHeadersMiddleware
+from docket_core.lifecycle import Lifecycle
+from docket_core.metrics import metrics_endpoint
+
+
+class ServicePlugin(InitPluginProtocol):
+    """Adds what every service shares, so each app factory lists only its own parts."""
+
+    def __init__(
+        self,
+        lifecycle: Lifecycle,
+        readiness_checks: Callable[[], Mapping[str, Check]],
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self.lifecycle = lifecycle
+        self.readiness_checks = readiness_checks
+        self.tracer_provider = tracer_provider
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers.extend(
+            [*health_handlers(self.lifecycle, self.readiness_checks), metrics_endpoint]
+        )
+        app_config.exception_handlers = {**EXCEPTION_HANDLERS, **app_config.exception_handlers}
+        app_config.on_startup.append(lambda: self.lifecycle.chain_signal_handlers())
+        if self.tracer_provider is not None:
+            from litestar.plugins.opentelemetry import OpenTelemetryConfig
+
+            otel = OpenTelemetryConfig(
+                tracer_provider=self.tracer_provider, exclude=[f"^{path}$" for path in PROBE_PATHS]
+            )
+            app_config.middleware.insert(0, otel.middleware)
+        app_config.state["lifecycle"] = self.lifecycle
+        return app_config
+
+
+def wrap_asgi(app: Litestar, csp: str = API_CSP, csp_overrides: Iterable[tuple[str, str]] = ()) -> ASGIApp:
+    """Put the outermost layers around the app, so they also see 404s and errors."""
+    wrapped = ObserveMiddleware(SecurityHeadersMiddleware(app, csp=csp, csp_overrides=csp_overrides))
+    wrapped.litestar = app  # type: ignore[attr-defined]
+    return wrapped
+
+
+def litestar_of(asgi: Any) -> Litestar:
+    """The Litestar app inside a :func:`wrap_asgi` wrapper."""
+    return asgi.litestar if hasattr(asgi, "litestar") else asgi  # type: ignore[no-any-return]

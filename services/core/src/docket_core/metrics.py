@@ -1,0 +1,66 @@
+"""Prometheus metrics shared by the services, and the ``/metrics`` handler.
+
+With one server process (the default: scale with replicas) the default registry is served. With
+``WORKERS`` > 1 the CLI sets ``PROMETHEUS_MULTIPROC_DIR`` before the app is imported, and the
+handler aggregates every process's files (prometheus-client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+
+from litestar import Response, get
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+HTTP_REQUESTS = Counter(
+    "docket_http_requests_total", "HTTP requests by route template and status", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "docket_http_request_duration_seconds",
+    "HTTP request latency by route template",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+DB_POOL_SIZE = Gauge("docket_db_pool_size", "Connections the pool holds", multiprocess_mode="livesum")
+DB_POOL_IN_USE = Gauge("docket_db_pool_in_use", "Connections lent out", multiprocess_mode="livesum")
+DB_POOL_WAITING = Gauge(
+    "docket_db_pool_waiting", "Requests waiting for a connection", multiprocess_mode="livesum"
+)
+RATE_LIMIT_REJECTIONS = Counter(
+    "docket_rate_limit_rejections_total", "Requests rejected by the rate limiter", ["bucket"]
+)
+RATE_LIMITER_ERRORS = Counter(
+    "docket_rate_limiter_errors_total", "Rate-limit checks skipped because Redis failed (fail open)"
+)
+
+
+def record_pool_stats(stats: dict[str, int]) -> None:
+    """Copy psycopg-pool's ``get_stats()`` into the pool gauges."""
+    size = stats.get("pool_size", 0)
+    DB_POOL_SIZE.set(size)
+    DB_POOL_IN_USE.set(size - stats.get("pool_available", 0))
+    DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
+
+
+def render_metrics() -> bytes:
+    """The text exposition of every metric of this service (all processes in multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_endpoint() -> Response[bytes]:
+    """Prometheus scrape endpoint."""
+    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)

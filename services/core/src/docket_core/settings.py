@@ -1,0 +1,94 @@
+"""Typed settings read from the environment once at start-up.
+
+Every service defines a ``msgspec.Struct`` subclass of :class:`CommonSettings`; field names are the
+environment variable names in lower case. The table in ``docs/configuration.md`` documents each one.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+import msgspec
+
+Environment = Literal["local", "test", "staging", "production"]
+S = TypeVar("S", bound="CommonSettings")
+
+MIN_SECRET_BYTES = 32
+
+
+class SettingsError(ValueError):
+    """Raised when the environment holds a missing, malformed or unsafe setting."""
+
+
+class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
+    """Settings every Docket service reads."""
+
+    environment: Environment = "local"
+    log_level: str = "INFO"
+    release: str = "dev"
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    db_pool_min_size: int = 2
+    db_pool_max_size: int = 10
+    db_pool_timeout: float = 5.0
+    db_statement_timeout_ms: int = 30_000
+    redis_connect_timeout: float = 2.0
+    redis_socket_timeout: float = 2.0
+    sentry_dsn: str = ""
+    sentry_traces_sample_rate: float = 0.0
+    otel_exporter_otlp_endpoint: str = ""
+    shutdown_grace_seconds: float = 30.0
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def check(self) -> None:
+        """Refuse unsafe production settings; services extend this with their own rules."""
+        if self.is_production and not self.database_url:
+            raise SettingsError("DATABASE_URL is required when ENVIRONMENT=production")
+        if self.db_pool_min_size < 0 or self.db_pool_max_size < max(1, self.db_pool_min_size):
+            raise SettingsError("DB_POOL_MAX_SIZE must be at least 1 and at least DB_POOL_MIN_SIZE")
+        if self.workers < 1:
+            raise SettingsError("WORKERS must be at least 1")
+
+
+def _is_sequence(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    return origin in (tuple, list, frozenset, set)
+
+
+def load_settings(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """Build ``cls`` from environment variables, convert the types, and run its checks."""
+    env = os.environ if environ is None else environ
+    hints = typing.get_type_hints(cls)
+    raw: dict[str, Any] = {}
+    for field in msgspec.structs.fields(cls):
+        name = field.name.upper()
+        if name not in env:
+            continue
+        value: Any = env[name]
+        if _is_sequence(hints[field.name]):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        raw[field.name] = value
+    try:
+        settings = msgspec.convert(raw, type=cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_name_the_variable(str(exc))) from None
+    settings.check()
+    return settings
+
+
+def _name_the_variable(message: str) -> str:
+    # msgspec reports "... - at `$.field_name`"; operators know the variable, not the field.
+    if "`$." in message:
+        head, _, tail = message.partition("`$.")
+        field = tail.split("`", 1)[0].split("[", 1)[0]
+        return f"{field.upper()}: {head.rstrip(' -')}"
+    return message

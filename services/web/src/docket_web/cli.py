@@ -1,0 +1,30 @@
+"""``docket-web``: serve the web UI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from docket_core.settings import SettingsError, load_settings
+
+from docket_web.settings import WebSettings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="docket-web", description="Docket's web UI")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve HTTP until SIGTERM")
+    parser.parse_args(argv)
+    try:
+        settings = load_settings(WebSettings)
+    except SettingsError as exc:
+        print(f"docket-web: configuration error: {exc}", file=sys.stderr)
+        return 2
+    from docket_core.server import serve
+
+    serve("docket_web.app:create_app", settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
