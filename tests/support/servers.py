@@ -24,7 +24,7 @@ class ThreadedServer:
         self.port = free_port()
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on",
-            loop="asyncio", timeout_graceful_shutdown=5,
+            loop="asyncio", timeout_graceful_shutdown=5, proxy_headers=False,
         )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -20,7 +20,9 @@ def serve_api(clean_db: str, clean_redis: str) -> Iterator[ServeApi]:
     servers: list[ThreadedServer] = []
 
     def start(**overrides: Any) -> str:
-        settings = api_settings(clean_db, clean_redis, **overrides)
+        database = overrides.pop("database_url", clean_db)
+        redis = overrides.pop("redis_url", clean_redis)
+        settings = api_settings(database, redis, **overrides)
         server = ThreadedServer(create_app(settings)).__enter__()
         servers.append(server)
         return server.url

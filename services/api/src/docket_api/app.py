@@ -20,7 +20,7 @@ from docket_api.domain.auth.tokens import TokenCodec
 from docket_api.server.client_ip import parse_networks
 from docket_api.server.gate import GateMiddleware
 from docket_api.server.lifespan import check_database, check_redis, make_lifespan
-from docket_api.server.openapi import openapi_config
+from docket_api.server.openapi import RATE_LIMIT_HEADERS, openapi_config
 from docket_api.settings import ApiSettings
 
 SERVICE_NAME = "docket-api"
@@ -79,6 +79,7 @@ def create_app(settings: ApiSettings | None = None, span_processor: SpanProcesso
         if settings.cors_origins
         else None,
         openapi_config=openapi_config(settings.swagger_enabled, settings.release),
+        response_headers=RATE_LIMIT_HEADERS,
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

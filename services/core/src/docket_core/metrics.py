@@ -11,7 +11,6 @@ import os
 
 from litestar import Response, get
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -63,4 +62,5 @@ def render_metrics() -> bytes:
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
 def metrics_endpoint() -> Response[bytes]:
     """Prometheus scrape endpoint."""
-    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
+    # the classic text format every Prometheus understands; Litestar appends the charset itself
+    return Response(render_metrics(), media_type="text/plain; version=0.0.4")

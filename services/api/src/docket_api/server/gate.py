@@ -116,7 +116,7 @@ class GateMiddleware:
                 **{k.decode(): v.decode() for k, v in verdict.headers()},
             },
         )
-        await response.to_asgi_response(scope["app"], request)(scope, receive, send)
+        await response.to_asgi_response(None, request)(scope, receive, send)
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
+from docket_core.http.problems import PROBLEM_JSON
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -30,3 +34,56 @@ def openapi_config(swagger: bool, release: str) -> OpenAPIConfig:
         ),
         create_examples=False,
     )
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ProblemDetail(msgspec.Struct):
+    """RFC 9457 problem details, the body of every 4xx and 5xx."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = None
+
+
+def _problem(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ProblemDetail,
+        description=description,
+        media_type=PROBLEM_JSON,
+        generate_examples=False,
+    )
+
+
+# Documented on every operation; the handlers raise these through the shared exception handlers.
+PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
+    400: _problem("Malformed request body or parameters"),
+    422: _problem("A field failed validation; `errors` names each one"),
+    413: _problem("The body is larger than MAX_BODY_BYTES"),
+    429: _problem("Rate limit exceeded; `Retry-After` says when to try again"),
+    500: _problem("Unexpected error; it was logged"),
+}
+AUTH_PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
+    **PROBLEM_RESPONSES,
+    401: _problem("Missing, expired or invalid bearer token"),
+}
+RATE_LIMIT_HEADERS = [
+    ResponseHeader(
+        name="RateLimit-Limit", documentation_only=True, description="Requests allowed per window"
+    ),
+    ResponseHeader(
+        name="RateLimit-Remaining", documentation_only=True, description="Requests left in the window"
+    ),
+    ResponseHeader(
+        name="RateLimit-Reset", documentation_only=True, description="Seconds until the window resets"
+    ),
+    ResponseHeader(
+        name="X-Request-ID", documentation_only=True, description="Id of this request in the logs"
+    ),
+]

@@ -36,6 +36,7 @@ class ServicePlugin(InitPluginProtocol):
         app_config.route_handlers.extend(
             [*health_handlers(self.lifecycle, self.readiness_checks), metrics_endpoint]
         )
+        app_config.logging_config = None  # configure_logging owns the handlers: JSON lines on stdout
         app_config.exception_handlers = {**EXCEPTION_HANDLERS, **app_config.exception_handlers}
         app_config.on_startup.append(lambda: self.lifecycle.chain_signal_handlers())
         if self.tracer_provider is not None:

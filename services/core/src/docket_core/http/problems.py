@@ -59,16 +59,18 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     slug = None
     if isinstance(exc, Problem):
         slug, extra = exc.slug, dict(exc.members)
+    status = exc.status_code
+    detail = exc.detail
     if isinstance(exc, ValidationException):
-        extra = {**extra, "errors": _field_errors(exc.extra)}
-        slug = "validation-error"
-        detail = "The request is not valid; see errors for each field."
-    else:
-        detail = exc.detail
-    if exc.status_code >= 500:
-        detail = HTTPStatus(exc.status_code).phrase
-    headers = {k: v for k, v in (exc.headers or {}).items()}
-    return problem_response(request, exc.status_code, detail, slug=slug, headers=headers, extra=extra)
+        errors = _field_errors(exc.extra)
+        if errors:  # well-formed but invalid fields: 422, each field named
+            status, slug = 422, "validation-error"
+            extra = {**extra, "errors": errors}
+            detail = "The request is not valid; see errors for each field."
+    if status >= 500:
+        detail = HTTPStatus(status).phrase
+    headers = dict(exc.headers or {})
+    return problem_response(request, status, detail, slug=slug, headers=headers, extra=extra)
 
 
 def _field_errors(raw: Any) -> list[dict[str, str]]:

@@ -18,6 +18,7 @@ from docket_api.domain.auth.schemas import (
 )
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import Principal
+from docket_api.server.openapi import AUTH_PROBLEM_RESPONSES, PROBLEM_RESPONSES
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
@@ -27,15 +28,30 @@ class AuthController(Controller):
     tags = ["auth"]
     dependencies = {"auth": Provide(provide_auth_service, sync_to_thread=False)}
 
-    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account")
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        summary="Create an account",
+        responses={**PROBLEM_RESPONSES, 409: PROBLEM_RESPONSES[400]},
+    )
     async def register(self, data: JSONBody[Registration], auth: NamedDependency[AuthService]) -> UserOut:
         return await auth.register(data.email, data.password)
 
-    @post("/login", status_code=HTTP_200_OK, summary="Exchange credentials for tokens")
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        summary="Exchange credentials for tokens",
+        responses=AUTH_PROBLEM_RESPONSES,
+    )
     async def login(self, data: JSONBody[Credentials], auth: NamedDependency[AuthService]) -> TokenPair:
         return await auth.login(data.email, data.password)
 
-    @post("/refresh", status_code=HTTP_200_OK, summary="Rotate a refresh token")
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        summary="Rotate a refresh token",
+        responses=AUTH_PROBLEM_RESPONSES,
+    )
     async def refresh(self, data: JSONBody[RefreshRequest], auth: NamedDependency[AuthService]) -> TokenPair:
         return await auth.refresh(data.refresh_token)
 
@@ -45,6 +61,7 @@ class AuthController(Controller):
         security=BEARER,
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         summary="Revoke the refresh token family (or all of them) and this access token",
+        responses=AUTH_PROBLEM_RESPONSES,
     )
     async def logout(
         self,
@@ -59,6 +76,7 @@ class AuthController(Controller):
         security=BEARER,
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         summary="The signed-in user",
+        responses=AUTH_PROBLEM_RESPONSES,
     )
     async def me(self, principal: NamedDependency[Principal], auth: NamedDependency[AuthService]) -> UserOut:
         return await auth.me(principal)
