@@ -1,20 +1,17 @@
-"""``docket-worker``: run the job worker (with its probe port)."""
+"""``docket-worker``: run the job worker (with its probe port), manage jobs, back up and restore."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from docket_core.settings import SettingsError, load_settings
-
+from docket_worker.backup.cli import add_backup_commands
 from docket_worker.settings import WorkerSettings
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="docket-worker", description="Docket's job worker")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="process jobs until SIGTERM; serves probes and metrics")
-    parser.parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(WorkerSettings)
     except SettingsError as exc:
@@ -24,6 +21,21 @@ def main(argv: list[str] | None = None) -> int:
 
     serve("docket_worker.app:create_app", settings)
     return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="docket-worker", description="Docket's job worker")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="process jobs until SIGTERM; serves probes and metrics")
+    run.set_defaults(handler=_run)
+    add_backup_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":
