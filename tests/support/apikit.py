@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import msgspec
+
 from docket_api.settings import ApiSettings
 
 TEST_SECRET = "test-secret-that-is-long-enough-0123456789"

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 from apikit import api_settings
-from docket_api.app import create_app
 from servers import ThreadedServer
+
+from docket_api.app import create_app
 
 ServeApi = Callable[..., str]
 

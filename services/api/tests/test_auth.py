@@ -11,6 +11,7 @@ import httpx
 import jwt
 import pytest
 from apikit import PASSWORD, TEST_SECRET, bearer, register_and_login
+
 from docket_api.domain.auth.tokens import InvalidTokenError, TokenCodec, key_id
 
 PROBLEM = "application/problem+json"

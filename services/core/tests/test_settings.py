@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from docket_api.settings import ApiSettings
 from docket_core.settings import CommonSettings, SettingsError, load_settings
 
@@ -62,6 +63,7 @@ def test_every_variable_is_documented_in_the_configuration_table() -> None:
     from pathlib import Path
 
     import msgspec
+
     from docket_api.settings import ApiSettings as Api
     from docket_web.settings import WebSettings
     from docket_worker.settings import WorkerSettings

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from docket_core.http.plugin import ServicePlugin, wrap_asgi
-from docket_core.http.security_headers import API_CSP, DOCS_CSP
-from docket_core.lifecycle import Lifecycle
-from docket_core.logging import configure_logging
-from docket_core.sentry import init_sentry
-from docket_core.settings import load_settings
-from docket_core.telemetry import build_tracer_provider, instrument_libraries
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.middleware import DefineMiddleware
@@ -22,6 +15,13 @@ from docket_api.server.gate import GateMiddleware
 from docket_api.server.lifespan import check_database, check_redis, make_lifespan
 from docket_api.server.openapi import RATE_LIMIT_HEADERS, openapi_config
 from docket_api.settings import ApiSettings
+from docket_core.http.plugin import ServicePlugin, wrap_asgi
+from docket_core.http.security_headers import API_CSP, DOCS_CSP
+from docket_core.lifecycle import Lifecycle
+from docket_core.logging import configure_logging
+from docket_core.sentry import init_sentry
+from docket_core.settings import load_settings
+from docket_core.telemetry import build_tracer_provider, instrument_libraries
 
 SERVICE_NAME = "docket-api"
 

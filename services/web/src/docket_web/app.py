@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from docket_core.http.plugin import ServicePlugin, wrap_asgi
-from docket_core.lifecycle import Lifecycle
-from docket_core.logging import configure_logging
-from docket_core.sentry import init_sentry
-from docket_core.settings import load_settings
 from litestar import Litestar, get
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp
 
+from docket_core.http.plugin import ServicePlugin, wrap_asgi
+from docket_core.lifecycle import Lifecycle
+from docket_core.logging import configure_logging
+from docket_core.sentry import init_sentry
+from docket_core.settings import load_settings
 from docket_web.settings import WebSettings
 
 SERVICE_NAME = "docket-web"

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from docket_core.settings import SettingsError, load_settings
-
 from docket_web.settings import WebSettings
 
 

@@ -6,6 +6,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from litestar import Litestar
+from litestar.types import ASGIApp
+
 from docket_core.db import create_pool
 from docket_core.http.plugin import ServicePlugin, wrap_asgi
 from docket_core.lifecycle import Lifecycle
@@ -13,9 +16,6 @@ from docket_core.logging import configure_logging
 from docket_core.redis import create_redis
 from docket_core.sentry import init_sentry
 from docket_core.settings import load_settings
-from litestar import Litestar
-from litestar.types import ASGIApp
-
 from docket_worker.settings import WorkerSettings
 
 SERVICE_NAME = "docket-worker"

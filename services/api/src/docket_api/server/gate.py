@@ -5,10 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from docket_core.http.observe import PROBE_PATHS
-from docket_core.http.problems import problem_response
-from docket_core.metrics import RATE_LIMIT_REJECTIONS, RATE_LIMITER_ERRORS
-from docket_core.sentry import set_sentry_user
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.exceptions import RedisError
@@ -19,6 +15,10 @@ from docket_api.domain.auth.tokens import InvalidTokenError, Principal, TokenCod
 from docket_api.server.client_ip import Network, client_ip
 from docket_api.server.ratelimit import RateLimiter, Verdict
 from docket_api.settings import ApiSettings
+from docket_core.http.observe import PROBE_PATHS
+from docket_core.http.problems import problem_response
+from docket_core.metrics import RATE_LIMIT_REJECTIONS, RATE_LIMITER_ERRORS
+from docket_core.sentry import set_sentry_user
 
 CLIENT_IP_SCOPE_KEY = "docket.client_ip"
 logger = logging.getLogger("docket.ratelimit")

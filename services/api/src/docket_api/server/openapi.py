@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import msgspec
-from docket_core.http.problems import PROBLEM_JSON
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+
+from docket_core.http.problems import PROBLEM_JSON
 
 DESCRIPTION = """Docket's JSON API.
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from docket_core.metrics import RATE_LIMITER_ERRORS
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from docket_core.metrics import RATE_LIMITER_ERRORS
 
 logger = logging.getLogger("docket.auth")
 

@@ -8,7 +8,6 @@ import time
 import uuid
 from typing import Any
 
-from docket_core.http.problems import Problem
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
@@ -20,6 +19,7 @@ from docket_api.domain.auth.passwords import hash_password, verify_password
 from docket_api.domain.auth.schemas import TokenPair, UserOut
 from docket_api.domain.auth.tokens import Principal, TokenCodec, hash_refresh_token, new_refresh_token
 from docket_api.settings import ApiSettings
+from docket_core.http.problems import Problem
 
 logger = logging.getLogger("docket.auth")
 REVOKED_ACCESS_PREFIX = "docket:revoked-jti:"
