@@ -53,6 +53,9 @@ lock: $(UV) ## re-resolve dependencies and rewrite the URL-free hashed pins unde
 	for s in api worker web; do \
 	  $(UV) export -q --format requirements-txt --no-emit-workspace --no-dev --package docket-$$s -o requirements/$$s.txt; \
 	done
+	for f in build pgclient checkov; do \
+	  $(UV) pip compile -q --generate-hashes --universal --python-version 3.11 requirements/in/$$f.in -o requirements/$$f.txt; \
+	done
 
 clean: ## remove the virtualenvs and caches
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .dev
