@@ -10,6 +10,8 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from docket_api.domain.auth.controllers import AuthController
 from docket_api.domain.auth.tokens import TokenCodec
+from docket_api.domain.documents.controllers import DocumentController
+from docket_api.domain.search.controllers import SearchController
 from docket_api.server.client_ip import parse_networks
 from docket_api.server.gate import GateMiddleware
 from docket_api.server.lifespan import check_database, check_redis, make_lifespan
@@ -45,7 +47,7 @@ def create_app(settings: ApiSettings | None = None, span_processor: SpanProcesso
     )
     lifecycle = Lifecycle()
     app = Litestar(
-        route_handlers=[AuthController],
+        route_handlers=[AuthController, DocumentController, SearchController],
         plugins=[
             ServicePlugin(
                 lifecycle,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -16,6 +17,11 @@ class Lifecycle:
 
     def __init__(self) -> None:
         self._draining = threading.Event()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def on_drain(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once shutdown begins (from the signal handler: keep it short)."""
+        self._callbacks.append(callback)
 
     @property
     def draining(self) -> bool:
@@ -23,9 +29,12 @@ class Lifecycle:
 
     def begin_drain(self) -> None:
         """Mark the process as shutting down; readiness answers 503 from now on."""
-        if not self._draining.is_set():
-            logger.info("shutdown signal received; draining in-flight work")
+        if self._draining.is_set():
+            return
+        logger.info("shutdown signal received; draining in-flight work")
         self._draining.set()
+        for callback in self._callbacks:
+            callback()
 
     def chain_signal_handlers(self) -> None:
         """Flip readiness before the server's own SIGTERM/SIGINT handler runs.

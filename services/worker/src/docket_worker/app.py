@@ -1,10 +1,11 @@
-"""The worker's HTTP side: ``/healthz``, ``/readyz`` and ``/metrics`` on its own port for probes."""
+"""The worker process: the job runner, plus ``/healthz``, ``/readyz`` and ``/metrics`` for probes."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from litestar import Litestar
 from litestar.types import ASGIApp
@@ -13,9 +14,11 @@ from docket_core.db import create_pool
 from docket_core.http.plugin import ServicePlugin, wrap_asgi
 from docket_core.lifecycle import Lifecycle
 from docket_core.logging import configure_logging
+from docket_core.metrics import record_pool_stats
 from docket_core.redis import create_redis
 from docket_core.sentry import init_sentry
 from docket_core.settings import load_settings
+from docket_worker.jobs.runner import JobRunner
 from docket_worker.settings import WorkerSettings
 
 SERVICE_NAME = "docket-worker"
@@ -23,22 +26,31 @@ logger = logging.getLogger("docket.worker")
 
 
 def create_app(settings: WorkerSettings | None = None) -> ASGIApp:
-    """Build the worker process's app; the job loop will run inside its lifespan."""
+    """Build the worker process; its lifespan runs the jobs until SIGTERM."""
     settings = settings or load_settings(WorkerSettings)
     configure_logging(settings.log_level, SERVICE_NAME)
     init_sentry(settings, SERVICE_NAME)
+    lifecycle = Lifecycle()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = create_pool(settings, SERVICE_NAME)
-        app.state.redis = create_redis(settings)
-        await app.state.pool.open(wait=False)
-        logger.info("worker started", extra={"port": settings.port})
+        pool = create_pool(settings, SERVICE_NAME)
+        redis = create_redis(settings)
+        await pool.open(wait=False)
+        runner = JobRunner(settings, pool, redis)
+        app.state.pool, app.state.redis, app.state.runner = pool, redis, runner
+        loop = asyncio.get_running_loop()
+        lifecycle.on_drain(lambda: _call_soon(loop, runner.stop_claiming))
+        runner.start()
+        stats = asyncio.create_task(_publish_pool_stats(pool))
+        logger.info("worker started", extra={"port": settings.port, "worker_id": runner.worker_id})
         try:
             yield
         finally:
-            await app.state.pool.close()
-            await app.state.redis.aclose()
+            await runner.shutdown(settings.shutdown_grace_seconds)
+            stats.cancel()
+            await pool.close()
+            await redis.aclose()
             logger.info("worker stopped")
 
     async def check_database() -> None:
@@ -50,8 +62,18 @@ def create_app(settings: WorkerSettings | None = None) -> ASGIApp:
 
     app = Litestar(
         route_handlers=[],
-        plugins=[ServicePlugin(Lifecycle(), lambda: {"database": check_database, "redis": check_redis})],
+        plugins=[ServicePlugin(lifecycle, lambda: {"database": check_database, "redis": check_redis})],
         lifespan=[lifespan],
         openapi_config=None,
     )
     return wrap_asgi(app)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    loop.call_soon_threadsafe(callback)
+
+
+async def _publish_pool_stats(pool: object) -> None:
+    while True:
+        record_pool_stats(pool.get_stats())  # type: ignore[attr-defined]
+        await asyncio.sleep(5.0)

@@ -11,8 +11,16 @@ class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
     port: int = 9000
     worker_concurrency: int = 4
     worker_poll_interval_seconds: float = 2.0
+    worker_lease_seconds: float = 30.0
+    worker_extract_timeout_seconds: float = 60.0
+    worker_extract_memory_mb: int = 1024
+    worker_job_hold_seconds: float = 0.0
 
     def check(self) -> None:
         super().check()
         if self.worker_concurrency < 1:
             raise SettingsError("WORKER_CONCURRENCY must be at least 1")
+        if self.worker_lease_seconds < 1:
+            raise SettingsError("WORKER_LEASE_SECONDS must be at least 1")
+        if self.worker_job_hold_seconds and self.is_production:
+            raise SettingsError("WORKER_JOB_HOLD_SECONDS is a testing aid and must be 0 in production")

@@ -7,16 +7,18 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from docket_core.db import create_pool
-from docket_core.metrics import record_pool_stats
-from docket_core.redis import create_redis
 from litestar import Litestar
 
 from docket_api.db.migrate import latest_version, schema_version
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import TokenCodec
+from docket_api.domain.documents.blobs import PostgresBlobStore
+from docket_api.domain.documents.service import DocumentService
 from docket_api.server.ratelimit import RateLimiter
 from docket_api.settings import ApiSettings
+from docket_core.db import create_pool
+from docket_core.metrics import record_pool_stats
+from docket_core.redis import create_redis
 
 logger = logging.getLogger("docket.api")
 POOL_STATS_INTERVAL_SECONDS = 5.0
@@ -33,6 +35,7 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.redis = redis
         app.state.rate_limiter = RateLimiter(redis, settings.rate_limit_window_seconds)
         app.state.auth_service = AuthService(pool, redis, codec, settings)
+        app.state.documents = DocumentService(pool, PostgresBlobStore(), settings.max_upload_bytes)
         app.state.expected_schema = latest_version()
         stats_task = asyncio.create_task(_publish_pool_stats(app))
         logger.info("api started", extra={"port": settings.port, "environment": settings.environment})

@@ -53,7 +53,7 @@ class ProblemDetail(msgspec.Struct):
     errors: list[FieldError] | None = None
 
 
-def _problem(description: str) -> ResponseSpec:
+def problem_spec(description: str) -> ResponseSpec:
     return ResponseSpec(
         data_container=ProblemDetail,
         description=description,
@@ -64,15 +64,15 @@ def _problem(description: str) -> ResponseSpec:
 
 # Documented on every operation; the handlers raise these through the shared exception handlers.
 PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
-    400: _problem("Malformed request body or parameters"),
-    422: _problem("A field failed validation; `errors` names each one"),
-    413: _problem("The body is larger than MAX_BODY_BYTES"),
-    429: _problem("Rate limit exceeded; `Retry-After` says when to try again"),
-    500: _problem("Unexpected error; it was logged"),
+    400: problem_spec("Malformed request body or parameters"),
+    422: problem_spec("A field failed validation; `errors` names each one"),
+    413: problem_spec("The body is larger than MAX_BODY_BYTES"),
+    429: problem_spec("Rate limit exceeded; `Retry-After` says when to try again"),
+    500: problem_spec("Unexpected error; it was logged"),
 }
 AUTH_PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
     **PROBLEM_RESPONSES,
-    401: _problem("Missing, expired or invalid bearer token"),
+    401: problem_spec("Missing, expired or invalid bearer token"),
 }
 RATE_LIMIT_HEADERS = [
     ResponseHeader(

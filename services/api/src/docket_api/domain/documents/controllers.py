@@ -1,0 +1,171 @@
+"""``/api/v1/documents``: upload, list, read, download, delete, reprocess and live status."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import Parameter
+from litestar.response import Response, ServerSentEvent, Stream
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from docket_api.domain.auth.deps import provide_principal
+from docket_api.domain.auth.tokens import Principal
+from docket_api.domain.documents.events import status_stream
+from docket_api.domain.documents.filenames import content_disposition
+from docket_api.domain.documents.ranges import parse_range
+from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage
+from docket_api.domain.documents.service import DocumentService
+from docket_api.server.openapi import AUTH_PROBLEM_RESPONSES, problem_spec
+from docket_core.contracts import document_events_channel
+
+Status = Literal["pending", "processing", "ready", "failed"]
+DOCUMENT_RESPONSES = {**AUTH_PROBLEM_RESPONSES, 404: problem_spec("No such document (or not yours)")}
+
+
+def provide_documents(request: Request[Any, Any, Any]) -> DocumentService:
+    return request.app.state.documents  # type: ignore[no-any-return]
+
+
+class DocumentController(Controller):
+    path = "/api/v1/documents"
+    tags = ["documents"]
+    security = [{"BearerToken": []}]
+    dependencies = {
+        "principal": Provide(provide_principal, sync_to_thread=False),
+        "documents": Provide(provide_documents, sync_to_thread=False),
+    }
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=None,  # the upload enforces MAX_UPLOAD_BYTES while it streams
+        summary="Upload one file (multipart/form-data, field 'file')",
+        responses={
+            **DOCUMENT_RESPONSES,
+            409: problem_spec("The same bytes were uploaded before; `existing_id` names that document"),
+            413: problem_spec("The file is larger than MAX_UPLOAD_BYTES"),
+            415: problem_spec("Not PDF, text, Markdown, HTML, CSV or JSON"),
+        },
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> Response[DocumentOut]:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > documents.max_upload_bytes + 64 * 1024:
+            from docket_api.domain.documents.upload import too_large
+
+            raise too_large(documents.max_upload_bytes)
+        created = await documents.upload(
+            principal.user_id, request.headers.get("content-type"), request.stream()
+        )
+        return Response(
+            created, status_code=HTTP_201_CREATED, headers={"Location": f"{self.path}/{created.id}"}
+        )
+
+    @get("/", summary="List your documents, newest first", responses=DOCUMENT_RESPONSES)
+    async def list_documents(
+        self,
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        status: Status | None = None,
+        q: Annotated[str | None, Parameter(max_length=200, description="Title prefix")] = None,
+    ) -> DocumentPage:
+        return await documents.page(principal.user_id, limit, cursor, status, q)
+
+    @get(
+        "/{document_id:uuid}", summary="A document's metadata and text preview", responses=DOCUMENT_RESPONSES
+    )
+    async def get_document(
+        self,
+        document_id: uuid.UUID,
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> DocumentDetail:
+        return await documents.get(principal.user_id, document_id)
+
+    @get(
+        "/{document_id:uuid}/content",
+        summary="Download the original file (supports Range and If-None-Match)",
+        responses={**DOCUMENT_RESPONSES, 416: problem_spec("The range is outside the file")},
+    )
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        document_id: uuid.UUID,
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> Response[Any]:
+        found = await documents.download(principal.user_id, document_id)
+        headers = {
+            "ETag": found.etag,
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": content_disposition(found.filename),
+            "Cache-Control": "private, no-cache",
+        }
+        if found.etag in request.headers.get("if-none-match", ""):
+            return Response(None, status_code=304, headers=headers)
+        byte_range = parse_range(request.headers.get("range"), found.size)
+        start, end = byte_range or (0, found.size - 1)
+        headers["Content-Length"] = str(max(end - start + 1, 0))
+        status = 200
+        if byte_range is not None:
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end}/{found.size}"
+        return Stream(
+            documents.stream(found.blob_id, start, end) if found.size else iter(()),
+            status_code=status,
+            media_type=found.content_type,
+            headers=headers,
+        )
+
+    @delete("/{document_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Delete a document",
+            responses=DOCUMENT_RESPONSES)  # fmt: skip
+    async def delete_document(
+        self,
+        document_id: uuid.UUID,
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> None:
+        await documents.delete(principal.user_id, document_id)
+
+    @post("/{document_id:uuid}/reprocess", status_code=HTTP_202_ACCEPTED, summary="Run the pipeline again",
+          responses=DOCUMENT_RESPONSES)  # fmt: skip
+    async def reprocess(
+        self,
+        document_id: uuid.UUID,
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> DocumentOut:
+        return await documents.reprocess(principal.user_id, document_id)
+
+    @get(
+        "/{document_id:uuid}/events",
+        summary="Server-Sent Events with each status change until the document is ready or failed",
+        responses=DOCUMENT_RESPONSES,
+    )
+    async def events(
+        self,
+        request: Request[Any, Any, Any],
+        document_id: uuid.UUID,
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> ServerSentEvent:
+        pubsub = request.app.state.redis.pubsub()
+        # subscribe before reading the status, so no change can slip between the two
+        await pubsub.subscribe(document_events_channel(str(document_id)))
+        try:
+            current = await documents.status(principal.user_id, document_id)
+        except BaseException:
+            await pubsub.aclose()
+            raise
+        return ServerSentEvent(
+            status_stream(pubsub, current, request.app.state.lifecycle), headers={"Cache-Control": "no-cache"}
+        )

@@ -1,0 +1,43 @@
+"""What a job handler gets: its job, the shared resources, and the way to commit its result."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from docket_core.contracts import document_events_channel
+from docket_worker.jobs import queue
+from docket_worker.jobs.queue import ClaimedJob
+from docket_worker.settings import WorkerSettings
+
+logger = logging.getLogger("docket.worker")
+
+
+@dataclass
+class JobContext:
+    job: ClaimedJob
+    worker_id: str
+    pool: AsyncConnectionPool[AsyncConnection[Any]]
+    redis: Redis
+    settings: WorkerSettings
+    completed: bool = False
+
+    async def complete_in(self, conn: AsyncConnection[Any]) -> None:
+        """Mark the job done in ``conn``'s transaction, so the effect and the completion commit together."""
+        await queue.complete(conn, self.job, self.worker_id)
+        self.completed = True
+
+    async def publish_status(self, document_id: str, status: str, failure_reason: str | None = None) -> None:
+        """Tell live listeners (SSE) about a status change; losing one is harmless, so errors are logged."""
+        message = msgspec.json.encode({"id": document_id, "status": status, "failure_reason": failure_reason})
+        try:
+            await self.redis.publish(document_events_channel(document_id), message)
+        except (RedisError, OSError) as exc:
+            logger.warning("could not publish status event: %s", type(exc).__name__)
