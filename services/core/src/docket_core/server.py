@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from types import FrameType
 
 import uvicorn
 
 from docket_core.settings import CommonSettings
+
+SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def serve(factory_path: str, settings: CommonSettings) -> None:
@@ -15,19 +22,45 @@ def serve(factory_path: str, settings: CommonSettings) -> None:
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # must be set before any worker imports prometheus_client
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
-    uvicorn.run(
-        factory_path,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # X-Forwarded-For is resolved by the app against TRUSTED_PROXIES
-        server_header=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        timeout_keep_alive=5,
-    )
+    with _exit_zero_on_shutdown_signals():
+        uvicorn.run(
+            factory_path,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,  # X-Forwarded-For is resolved by the app against TRUSTED_PROXIES
+            server_header=False,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+            timeout_keep_alive=5,
+        )
+
+
+@contextlib.contextmanager
+def _exit_zero_on_shutdown_signals() -> Iterator[None]:
+    """Let a drained shutdown on SIGTERM/SIGINT end the process with status 0.
+
+    While it serves, uvicorn owns the SIGTERM/SIGINT handlers. After a graceful shutdown it puts back
+    the handlers it found and raises the signal again; with SIGTERM's default disposition the process
+    would then die of the signal (status -15/143) although it drained cleanly, and supervisors would
+    count a crash. The handlers installed here are the ones uvicorn finds and puts back: the re-raised
+    signal, or one that arrives before uvicorn serves, exits with status 0.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _exit_zero) for sig in SHUTDOWN_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _exit_zero(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from docket_core.settings import SettingsError, load_settings
 from docket_worker.backup.cli import add_backup_commands
+from docket_worker.jobs.admin import add_jobs_command
 from docket_worker.settings import WorkerSettings
 
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="process jobs until SIGTERM; serves probes and metrics")
     run.set_defaults(handler=_run)
+    add_jobs_command(commands)
     add_backup_commands(commands)
     return parser
 

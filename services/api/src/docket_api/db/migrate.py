@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import psycopg
 
@@ -36,18 +38,22 @@ class MigrationState:
     applied: bool
 
 
-def load_migrations() -> list[Migration]:
-    """Every migration shipped with the code, in version order."""
+def load_migrations(source: Traversable | None = None) -> list[Migration]:
+    """Every migration in ``source`` (default: those shipped with the code), in version order."""
     found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+    for entry in (source or resources.files(MIGRATIONS_PACKAGE)).iterdir():
         match = _FILE_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
+    return _in_order(found)
+
+
+def _in_order(migrations: Sequence[Migration]) -> list[Migration]:
+    ordered = sorted(migrations, key=lambda m: m.version)
+    versions = [m.version for m in ordered]
     if len(set(versions)) != len(versions):
         raise MigrationError(f"two migration files share a version: {versions}")
-    return found
+    return ordered
 
 
 CREATE_HISTORY = """
@@ -85,34 +91,50 @@ def verify_history(applied: dict[int, tuple[str, str]], migrations: list[Migrati
             )
 
 
-def status(database_url: str) -> list[MigrationState]:
-    """Each known migration and whether it is applied; raises if the history does not match."""
-    migrations = load_migrations()
+def status(database_url: str, migrations: Sequence[Migration] | None = None) -> list[MigrationState]:
+    """Each known migration and whether it is applied; raises if the history does not match.
+
+    ``migrations`` defaults to the files shipped with the code (tests pass their own).
+    """
+    migrations = load_migrations() if migrations is None else _in_order(migrations)
     with psycopg.connect(database_url, autocommit=True) as conn:
         applied = _applied(conn)
     verify_history(applied, migrations)
     return [MigrationState(m, m.version in applied) for m in migrations]
 
 
-def migrate(database_url: str, *, dry_run: bool = False) -> list[Migration]:
-    """Apply every pending migration, each in its own transaction; return those applied (or pending)."""
-    migrations = load_migrations()
+def migrate(
+    database_url: str, *, dry_run: bool = False, migrations: Sequence[Migration] | None = None
+) -> list[Migration]:
+    """Apply every pending migration, each in its own transaction; return those applied (or pending).
+
+    A dry run changes nothing, not even the history table, so it works with read-only credentials.
+    ``migrations`` defaults to the files shipped with the code (tests pass their own).
+    """
+    migrations = load_migrations() if migrations is None else _in_order(migrations)
     with psycopg.connect(database_url, autocommit=True, application_name="docket-migrate") as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
         try:
-            conn.execute(CREATE_HISTORY)
+            if not dry_run:
+                conn.execute(CREATE_HISTORY)
             applied = _applied(conn)
             verify_history(applied, migrations)
             pending = [m for m in migrations if m.version not in applied]
             if dry_run:
                 return pending
             for migration in pending:
-                with conn.transaction():
-                    conn.execute(migration.sql)  # type: ignore[arg-type]  # trusted files shipped with the code
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
-                        (migration.version, migration.name, migration.checksum),
-                    )
+                try:
+                    with conn.transaction():
+                        conn.execute(migration.sql)  # type: ignore[arg-type]  # trusted files shipped with the code
+                        conn.execute(
+                            "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                            (migration.version, migration.name, migration.checksum),
+                        )
+                except psycopg.Error as exc:
+                    raise MigrationError(
+                        f"migration {migration.version:04d}_{migration.name}.sql failed and was rolled back "
+                        f"({type(exc).__name__}: {exc}); nothing after it was applied"
+                    ) from exc
             return pending
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))

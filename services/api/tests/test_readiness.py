@@ -1,0 +1,188 @@
+"""Probes: /healthz is liveness and checks nothing; /readyz checks the database, its schema and Redis."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from embedded_services import EmbeddedRedis, free_port
+
+from docket_api.db.migrate import latest_version, migrate
+
+ServeApi = Callable[..., str]
+MakeDatabase = Callable[[bool], str]
+CHECK_BUDGET_SECONDS = 1.0
+
+
+class Collect(logging.Handler):
+    """Keeps the records a logger emits, so a test can read what the service logged."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self) -> list[str]:
+        return [record.getMessage() for record in self.records]
+
+
+@pytest.fixture
+def api_log() -> Iterator[Collect]:
+    handler = Collect()
+    logger = logging.getLogger("docket.api")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[EmbeddedRedis]:
+    """A Redis of this test's own, which it may stop and start without disturbing other tests."""
+    server = EmbeddedRedis().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers: a hung dependency."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield int(listener.getsockname()[1])
+
+
+def closed_port_database_url() -> str:
+    return f"postgresql://postgres@127.0.0.1:{free_port()}/docket?connect_timeout=2"
+
+
+def readyz(base_url: str) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = httpx.get(f"{base_url}/readyz", timeout=10)
+    return response, time.monotonic() - started
+
+
+def wait_until_ready(base_url: str, timeout: float = 15.0) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        response, _ = readyz(base_url)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
+def failed_checks(body: dict[str, Any]) -> set[str]:
+    return {name for name, result in body["checks"].items() if result != "ok"}
+
+
+def test_healthz_and_readyz_are_200_when_the_database_and_redis_are_up(serve_api: ServeApi) -> None:
+    url = serve_api()
+    health = httpx.get(f"{url}/healthz", timeout=5)
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok"}
+    response, _ = readyz(url)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_readyz_is_503_naming_redis_while_redis_is_down_and_recovers_when_it_returns(
+    serve_api: ServeApi, own_redis: EmbeddedRedis
+) -> None:
+    url = serve_api(redis_url=own_redis.url())
+    assert readyz(url)[0].status_code == 200
+
+    own_redis.stop()
+    down, elapsed = readyz(url)
+    assert down.status_code == 503
+    assert down.headers["content-type"].startswith("application/json")
+    body = down.json()
+    assert body["status"] == "not ready"
+    assert failed_checks(body) == {"redis"}
+    assert body["checks"]["database"] == "ok"
+    assert elapsed < CHECK_BUDGET_SECONDS + 1.0
+    assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200  # liveness does not follow Redis
+
+    own_redis.start()  # same port
+    back = wait_until_ready(url)
+    assert back.status_code == 200, back.text
+    assert back.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_healthz_stays_200_while_the_database_and_redis_are_down(
+    serve_api: ServeApi, own_redis: EmbeddedRedis
+) -> None:
+    own_redis.stop()
+    url = serve_api(database_url=closed_port_database_url(), redis_url=own_redis.url(), db_pool_timeout=0.5)
+    with httpx.Client(base_url=url, timeout=5) as client:
+        for _ in range(3):
+            health = client.get("/healthz")
+            assert health.status_code == 200
+            assert health.json() == {"status": "ok"}
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert failed_checks(response.json()) == {"database", "redis"}
+
+
+def test_readyz_is_503_naming_the_database_when_its_port_is_closed(serve_api: ServeApi) -> None:
+    url = serve_api(database_url=closed_port_database_url(), db_pool_timeout=0.5)
+    response, elapsed = readyz(url)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not ready"
+    assert failed_checks(body) == {"database"}
+    assert body["checks"]["redis"] == "ok"
+    assert elapsed < CHECK_BUDGET_SECONDS + 1.0
+
+
+def test_readyz_is_503_naming_the_database_schema_until_it_is_migrated(
+    serve_api: ServeApi, make_database: MakeDatabase, api_log: Collect
+) -> None:
+    unmigrated = make_database(False)
+    url = serve_api(database_url=unmigrated)
+
+    response, _ = readyz(url)
+    assert response.status_code == 503
+    body = response.json()
+    assert failed_checks(body) == {"database"}
+    reason = body["checks"]["database"]
+    assert f"schema at version 0, code needs {latest_version()}" in reason
+    assert "docket-api migrate" in reason
+    assert any(
+        "database schema is behind the code" in message and "docket-api migrate" in message
+        for message in api_log.messages()
+    ), api_log.messages()
+    assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+
+    migrate(unmigrated)  # the running API notices without a restart
+    after, _ = readyz(url)
+    assert after.status_code == 200, after.text
+
+
+def test_readyz_gives_each_check_one_second_when_dependencies_hang(
+    serve_api: ServeApi, silent_port: int
+) -> None:
+    # Redis' own timeouts are set far above the readiness budget, so only the budget can cut the check short.
+    url = serve_api(
+        database_url=f"postgresql://postgres@127.0.0.1:{silent_port}/docket?connect_timeout=3",
+        redis_url=f"redis://127.0.0.1:{silent_port}/0",
+        redis_connect_timeout=30.0,
+        redis_socket_timeout=30.0,
+        db_pool_timeout=30.0,
+    )
+    response, elapsed = readyz(url)
+    assert response.status_code == 503
+    assert failed_checks(response.json()) == {"database", "redis"}
+    # the checks run side by side, each within its own budget
+    assert CHECK_BUDGET_SECONDS * 0.9 <= elapsed < CHECK_BUDGET_SECONDS + 1.0
+    assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
