@@ -12,6 +12,12 @@ from typing import Any
 import msgspec
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# (request id, trace id, span id) of the request's SERVER span, recorded when that span starts (see
+# docket_core.telemetry), so lines logged after it has ended, such as the access line that the
+# outermost middleware writes, still name their trace.
+request_trace_var: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.ContextVar(
+    "request_trace", default=None
+)
 
 _SECRET_KEYS = re.compile(r"(authorization|password|passwd|secret|token|cookie|api[_-]?key|dsn)", re.I)
 _SECRET_PATTERNS = [
@@ -56,9 +62,12 @@ def _trace_ids() -> tuple[str | None, str | None]:
     from opentelemetry import trace
 
     ctx = trace.get_current_span().get_span_context()
-    if not ctx.is_valid:
-        return None, None
-    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+    if ctx.is_valid:
+        return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+    recorded = request_trace_var.get()
+    if recorded is not None and recorded[0] == request_id_var.get():
+        return recorded[1], recorded[2]
+    return None, None
 
 
 class JsonFormatter(logging.Formatter):

@@ -49,6 +49,8 @@ def init_sentry(settings: CommonSettings, service: str) -> bool:
         server_name=service,
         send_default_pii=False,
         max_request_body_size="never",
+        # frame locals hold request bodies, headers and scopes (passwords, tokens, cookies)
+        include_local_variables=False,
         traces_sample_rate=settings.sentry_traces_sample_rate,
         integrations=[LitestarIntegration()],
         before_send=scrub_event,

@@ -17,6 +17,7 @@ from docket_core.http.problems import EXCEPTION_HANDLERS
 from docket_core.http.security_headers import API_CSP, SecurityHeadersMiddleware
 from docket_core.lifecycle import Lifecycle
 from docket_core.metrics import metrics_endpoint
+from docket_core.telemetry import scrub_server_span
 
 
 class ServicePlugin(InitPluginProtocol):
@@ -43,7 +44,9 @@ class ServicePlugin(InitPluginProtocol):
             from litestar.plugins.opentelemetry import OpenTelemetryConfig
 
             otel = OpenTelemetryConfig(
-                tracer_provider=self.tracer_provider, exclude=[f"^{path}$" for path in PROBE_PATHS]
+                tracer_provider=self.tracer_provider,
+                exclude=[f"^{path}$" for path in PROBE_PATHS],
+                server_request_hook_handler=scrub_server_span,
             )
             app_config.middleware.insert(0, otel.middleware)
         app_config.state["lifecycle"] = self.lifecycle
