@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Response, ServerSentEvent, Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
@@ -73,10 +73,10 @@ class DocumentController(Controller):
         self,
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-        status: Status | None = None,
-        q: Annotated[str | None, Parameter(max_length=200, description="Title prefix")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        status: FromQuery[Status | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="Title prefix")] = None,
     ) -> DocumentPage:
         return await documents.page(principal.user_id, limit, cursor, status, q)
 
@@ -85,7 +85,7 @@ class DocumentController(Controller):
     )
     async def get_document(
         self,
-        document_id: uuid.UUID,
+        document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
     ) -> DocumentDetail:
@@ -99,7 +99,7 @@ class DocumentController(Controller):
     async def download(
         self,
         request: Request[Any, Any, Any],
-        document_id: uuid.UUID,
+        document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
     ) -> Response[Any]:
@@ -130,7 +130,7 @@ class DocumentController(Controller):
             responses=DOCUMENT_RESPONSES)  # fmt: skip
     async def delete_document(
         self,
-        document_id: uuid.UUID,
+        document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
     ) -> None:
@@ -140,7 +140,7 @@ class DocumentController(Controller):
           responses=DOCUMENT_RESPONSES)  # fmt: skip
     async def reprocess(
         self,
-        document_id: uuid.UUID,
+        document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
     ) -> DocumentOut:
@@ -154,7 +154,7 @@ class DocumentController(Controller):
     async def events(
         self,
         request: Request[Any, Any, Any],
-        document_id: uuid.UUID,
+        document_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
     ) -> ServerSentEvent:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from docket_api.domain.auth.deps import provide_principal
 from docket_api.domain.auth.tokens import Principal
@@ -54,10 +54,10 @@ class SearchController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         q: Annotated[
-            str, Parameter(min_length=1, max_length=MAX_QUERY_CHARS, description="websearch syntax")
+            str, QueryParameter(min_length=1, max_length=MAX_QUERY_CHARS, description="websearch syntax")
         ],
-        limit: Annotated[int, Parameter(ge=1, le=50)] = 10,
-        cursor: Annotated[str | None, Parameter(max_length=100)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
+        cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> SearchPage:
         query = q.strip()
         if not query:
