@@ -97,7 +97,9 @@ def flate_bomb_pdf(expanded_mb: int = 400) -> bytes:
     return _pdf(objects)
 
 
-def multipart_body(filename: bytes, content: bytes, boundary: bytes = b"docketboundary1234") -> tuple[bytes, str]:
+def multipart_body(
+    filename: bytes, content: bytes, boundary: bytes = b"docketboundary1234"
+) -> tuple[bytes, str]:
     """A hand-built multipart body, so a test controls the exact bytes of the file name."""
     body = (
         b"--" + boundary + b"\r\n"

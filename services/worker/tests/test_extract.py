@@ -21,7 +21,9 @@ def _run(tmp_path: Path, data: bytes, content_type: str, timeout: float = 20.0) 
 
 
 def test_pdf_text_pages_and_metadata_title(tmp_path: Path) -> None:
-    result = _run(tmp_path, text_pdf("First page aardvark", "Second page", title="Annual Report"), "application/pdf")
+    result = _run(
+        tmp_path, text_pdf("First page aardvark", "Second page", title="Annual Report"), "application/pdf"
+    )
     assert "aardvark" in result.text
     assert result.page_count == 2
     assert result.title == "Annual Report"

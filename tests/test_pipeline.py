@@ -1,0 +1,277 @@
+"""Upload → worker → search, end to end with real worker processes, crashes and hostile files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from apikit import api_settings, bearer, register_and_login
+from embedded_services import free_port
+from samples import encrypted_pdf, flate_bomb_pdf, nested_bomb_pdf, text_pdf, truncated_pdf
+from servers import ThreadedServer, cli, service_process
+
+from docket_api.app import create_app
+
+FINAL = {"ready", "failed"}
+
+
+@pytest.fixture
+def api(clean_db: str, clean_redis: str) -> Iterator[httpx.Client]:
+    with ThreadedServer(create_app(api_settings(clean_db, clean_redis))) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            client.headers.update(bearer(register_and_login(client)["access_token"]))
+            yield client
+
+
+StartWorker = Callable[..., contextlib.AbstractContextManager[subprocess.Popen[bytes]]]
+
+
+@pytest.fixture
+def worker(clean_db: str, clean_redis: str) -> StartWorker:
+    """Start `docket-worker run` as a real process; keyword arguments become its environment."""
+
+    @contextlib.contextmanager
+    def start(**env: str) -> Iterator[subprocess.Popen[bytes]]:
+        port = free_port()
+        settings = {
+            "PORT": str(port),
+            "DATABASE_URL": clean_db,
+            "REDIS_URL": clean_redis,
+            "LOG_LEVEL": "WARNING",
+            "WORKER_POLL_INTERVAL_SECONDS": "0.5",
+            "WORKER_EXTRACT_TIMEOUT_SECONDS": "20",
+            **env,
+        }
+        with service_process([*cli("docket-worker"), "run"], settings, port) as process:
+            process.port = port  # type: ignore[attr-defined]
+            yield process
+
+    return start
+
+
+def _upload(api: httpx.Client, name: str, data: bytes) -> str:
+    response = api.post("/api/v1/documents", files={"file": (name, data)})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _wait_final(api: httpx.Client, ids: list[str], timeout: float = 60) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        docs = {doc_id: api.get(f"/api/v1/documents/{doc_id}").json() for doc_id in ids}
+        if all(doc["status"] in FINAL for doc in docs.values()):
+            return docs
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not final after {timeout}s: { {k: v['status'] for k, v in docs.items()} }")
+        time.sleep(0.1)
+
+
+def _search_ids(api: httpx.Client, q: str) -> list[str]:
+    response = api.get("/api/v1/search", params={"q": q})
+    assert response.status_code == 200, response.text
+    return [hit["id"] for hit in response.json()["items"]]
+
+
+def _sse_statuses(api: httpx.Client, doc_id: str, collected: list[str], ready: threading.Event) -> None:
+    with api.stream("GET", f"/api/v1/documents/{doc_id}/events", timeout=60) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                collected.append(json.loads(line[5:])["status"])
+                ready.set()
+
+
+def test_pdf_markdown_and_html_become_searchable_and_sse_shows_each_step(
+    api: httpx.Client, worker: StartWorker
+) -> None:
+    ids = {
+        "pdf": _upload(api, "report.pdf", text_pdf("Quarterly figures mention the xylophonist", title="Q3")),
+        "md": _upload(api, "notes.md", b"# Trip notes\n\nWe met a friendly quetzal near the river.\n"),
+        "html": _upload(
+            api,
+            "page.html",
+            b"<html><head><title>Zoo</title><script>var axolotl=1</script>"
+            b"</head><body><p>The okapi is shy.</p></body></html>",
+        ),  # fmt: skip
+    }
+    statuses: list[str] = []
+    subscribed = threading.Event()
+    listener = threading.Thread(
+        target=_sse_statuses, args=(api, ids["pdf"], statuses, subscribed), daemon=True
+    )
+    listener.start()
+    assert subscribed.wait(10)
+    with worker():
+        docs = _wait_final(api, list(ids.values()))
+        listener.join(20)
+    assert {name: docs[doc_id]["status"] for name, doc_id in ids.items()} == dict.fromkeys(ids, "ready")
+    assert statuses == ["pending", "processing", "ready"], "the stream ends at the final state"
+    assert docs[ids["pdf"]]["page_count"] == 1
+    assert docs[ids["pdf"]]["title"] == "Q3"
+    assert docs[ids["md"]]["title"] == "Trip notes"
+    assert docs[ids["html"]]["title"] == "Zoo"
+    assert _search_ids(api, "xylophonist") == [ids["pdf"]]
+    assert _search_ids(api, "quetzal") == [ids["md"]]
+    assert _search_ids(api, "okapi") == [ids["html"]]
+    assert _search_ids(api, "axolotl") == [], "script text is not indexed"
+    hit = api.get("/api/v1/search", params={"q": "friendly quetzal"}).json()["items"][0]
+    assert "<mark>quetzal</mark>" in hit["snippet_html"]
+
+
+def test_search_only_sees_the_owners_documents_and_escapes_snippets(
+    api: httpx.Client, worker: StartWorker
+) -> None:
+    mine = _upload(
+        api, "x.html", b"<html><body><p>&lt;img src=x onerror=alert(1)&gt; narwhal</p></body></html>"
+    )
+    other = httpx.Client(base_url=api.base_url, timeout=30)
+    other.headers.update(bearer(register_and_login(other, "eve@example.com")["access_token"]))
+    theirs = _upload(other, "y.txt", b"another narwhal story")
+    with worker():
+        _wait_final(api, [mine])
+        _wait_final(other, [theirs])
+    assert _search_ids(api, "narwhal") == [mine]
+    assert _search_ids(other, "narwhal") == [theirs]
+    snippet = api.get("/api/v1/search", params={"q": "narwhal"}).json()["items"][0]["snippet_html"]
+    assert "<" not in snippet.replace("<mark>", "").replace("</mark>", ""), snippet
+    assert "&gt;" in snippet, "the markup in the text came back escaped"
+
+
+def test_bad_files_fail_with_a_reason_and_the_worker_stays_up(api: httpx.Client, worker: StartWorker) -> None:
+    bad = {
+        "encrypted": _upload(api, "locked.pdf", encrypted_pdf("secret")),
+        "truncated": _upload(api, "cut.pdf", truncated_pdf("half a document")),
+        "nested": _upload(api, "nested.pdf", nested_bomb_pdf()),
+        "inflate": _upload(api, "bomb.pdf", flate_bomb_pdf()),
+        "binary": _upload(api, "fake.txt", b"plain words " * 1000 + b"\xff\xfe\x00" * 50),
+    }
+    with worker(WORKER_EXTRACT_MEMORY_MB="512") as process:
+        docs = _wait_final(api, list(bad.values()), timeout=120)
+        good = _upload(api, "after.txt", b"the worker still works")
+        assert _wait_final(api, [good])[good]["status"] == "ready"
+        assert httpx.get(f"http://127.0.0.1:{process.port}/healthz").status_code == 200  # type: ignore[attr-defined]
+        assert process.poll() is None
+    reasons = {name: docs[doc_id]["failure_reason"] for name, doc_id in bad.items()}
+    assert all(docs[doc_id]["status"] == "failed" for doc_id in bad.values()), reasons
+    assert "encrypted" in reasons["encrypted"]
+    assert "UTF-8" in reasons["binary"] or "binary" in reasons["binary"]
+    assert all(reason for reason in reasons.values())
+
+
+def _job_row(database_url: str) -> dict[str, Any]:
+    with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
+        row = conn.execute("SELECT * FROM jobs WHERE kind = 'process_document'").fetchone()
+    assert row is not None
+    return row
+
+
+def _attempts(database_url: str) -> list[dict[str, Any]]:
+    with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
+        return conn.execute("SELECT * FROM job_attempts ORDER BY job_id, attempt").fetchall()
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_sigkill_mid_job_another_worker_finishes_it_exactly_once(
+    api: httpx.Client, worker: StartWorker, clean_db: str
+) -> None:
+    doc_id = _upload(api, "crash.md", b"# Crash test\n\nwombat")
+    with worker(WORKER_JOB_HOLD_SECONDS="60", WORKER_LEASE_SECONDS="2") as doomed:
+        _wait_for(lambda: api.get(f"/api/v1/documents/{doc_id}").json()["status"] == "processing")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(10)
+    assert _job_row(clean_db)["status"] == "running", "the dead worker's lease still stands"
+    with worker(WORKER_LEASE_SECONDS="2"):
+        doc = _wait_final(api, [doc_id], timeout=30)[doc_id]
+    assert doc["status"] == "ready"
+    job = _job_row(clean_db)
+    assert job["status"] == "succeeded"
+    attempts = _attempts(clean_db)
+    assert [a["outcome"] for a in attempts] == [None, "succeeded"], "the killed attempt never finished"
+    assert attempts[0]["worker_id"] != attempts[1]["worker_id"]
+    assert _search_ids(api, "wombat") == [doc_id]
+
+
+def test_sigterm_releases_the_lease_at_once(api: httpx.Client, worker: StartWorker, clean_db: str) -> None:
+    doc_id = _upload(api, "slow.md", b"# Slow\n\nplatypus")
+    with worker(
+        WORKER_JOB_HOLD_SECONDS="60", WORKER_LEASE_SECONDS="300", SHUTDOWN_GRACE_SECONDS="1"
+    ) as first:
+        _wait_for(lambda: api.get(f"/api/v1/documents/{doc_id}").json()["status"] == "processing")
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(15) == 0
+    job = _job_row(clean_db)
+    assert job["status"] == "queued"
+    assert job["locked_by"] is None
+    assert job["attempts"] == 0, "a released attempt is not counted"
+    started = time.monotonic()
+    with worker():
+        assert _wait_final(api, [doc_id], timeout=20)[doc_id]["status"] == "ready"
+    assert time.monotonic() - started < 20, "picked up at once, not after the 300 s lease"
+    assert [a["outcome"] for a in _attempts(clean_db)] == ["released", "succeeded"]
+
+
+def test_dead_jobs_are_listed_and_can_be_retried(worker: StartWorker, clean_db: str) -> None:
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        job_id = conn.execute(
+            "INSERT INTO jobs (kind, payload, max_attempts) VALUES ('no_such_kind', '{}', 1) RETURNING id"
+        ).fetchone()[0]  # type: ignore[index]
+    with worker():
+        _wait_for(lambda: _status(clean_db, job_id) == "dead")
+    env = {"DATABASE_URL": clean_db, "PATH": "/usr/bin:/bin"}
+    listed = subprocess.run([*cli("docket-worker"), "jobs", "--dead"], env=env, capture_output=True, text=True,
+                            check=True, timeout=30)  # fmt: skip
+    assert "no_such_kind" in listed.stdout
+    assert "no handler" in listed.stdout
+    retried = subprocess.run([*cli("docket-worker"), "jobs", "--retry", str(job_id)], env=env,
+                             capture_output=True, text=True, check=True, timeout=30)  # fmt: skip
+    assert "requeued 1" in retried.stdout
+    assert _status(clean_db, job_id) == "queued"
+
+
+def _status(database_url: str, job_id: int) -> str:
+    with psycopg.connect(database_url) as conn:
+        return str(conn.execute("SELECT status FROM jobs WHERE id = %s", (job_id,)).fetchone()[0])  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_200_uploads_from_20_clients_with_2_workers_all_ready_and_never_run_twice_at_once(
+    api: httpx.Client, worker: StartWorker, clean_db: str
+) -> None:
+    def upload(i: int) -> str:
+        return _upload(api, f"bulk-{i}.txt", f"bulk document number {i} about lemurs".encode())
+
+    with worker(WORKER_CONCURRENCY="4"), worker(WORKER_CONCURRENCY="4"):
+        with ThreadPoolExecutor(20) as pool:
+            ids = list(pool.map(upload, range(200)))
+        docs = _wait_final(api, ids, timeout=120)
+    assert all(doc["status"] == "ready" for doc in docs.values())
+    attempts = _attempts(clean_db)
+    by_job: dict[int, list[dict[str, Any]]] = {}
+    for attempt in attempts:
+        by_job.setdefault(attempt["job_id"], []).append(attempt)
+    assert len(by_job) == 200
+    for job_attempts in by_job.values():
+        assert [a["outcome"] for a in job_attempts].count("succeeded") == 1
+        for earlier, later in zip(job_attempts, job_attempts[1:], strict=False):
+            assert earlier["finished_at"] is not None
+            assert later["started_at"] >= earlier["finished_at"], "two attempts overlapped"
+    workers = {a["worker_id"] for a in attempts}
+    assert len(workers) == 2, "both worker processes took jobs"
