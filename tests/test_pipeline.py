@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import signal
 import subprocess
@@ -27,10 +28,12 @@ FINAL = {"ready", "failed"}
 
 @pytest.fixture
 def api(clean_db: str, clean_redis: str) -> Iterator[httpx.Client]:
-    with ThreadedServer(create_app(api_settings(clean_db, clean_redis))) as server:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            client.headers.update(bearer(register_and_login(client)["access_token"]))
-            yield client
+    with (
+        ThreadedServer(create_app(api_settings(clean_db, clean_redis))) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        client.headers.update(bearer(register_and_login(client)["access_token"]))
+        yield client
 
 
 StartWorker = Callable[..., contextlib.AbstractContextManager[subprocess.Popen[bytes]]]
@@ -103,7 +106,7 @@ def test_pdf_markdown_and_html_become_searchable_and_sse_shows_each_step(
             "page.html",
             b"<html><head><title>Zoo</title><script>var axolotl=1</script>"
             b"</head><body><p>The okapi is shy.</p></body></html>",
-        ),  # fmt: skip
+        ),
     }
     statuses: list[str] = []
     subscribed = threading.Event()
@@ -236,12 +239,24 @@ def test_dead_jobs_are_listed_and_can_be_retried(worker: StartWorker, clean_db: 
     with worker():
         _wait_for(lambda: _status(clean_db, job_id) == "dead")
     env = {"DATABASE_URL": clean_db, "PATH": "/usr/bin:/bin"}
-    listed = subprocess.run([*cli("docket-worker"), "jobs", "--dead"], env=env, capture_output=True, text=True,
-                            check=True, timeout=30)  # fmt: skip
+    listed = subprocess.run(
+        [*cli("docket-worker"), "jobs", "--dead"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     assert "no_such_kind" in listed.stdout
     assert "no handler" in listed.stdout
-    retried = subprocess.run([*cli("docket-worker"), "jobs", "--retry", str(job_id)], env=env,
-                             capture_output=True, text=True, check=True, timeout=30)  # fmt: skip
+    retried = subprocess.run(
+        [*cli("docket-worker"), "jobs", "--retry", str(job_id)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     assert "requeued 1" in retried.stdout
     assert _status(clean_db, job_id) == "queued"
 
@@ -270,7 +285,7 @@ def test_200_uploads_from_20_clients_with_2_workers_all_ready_and_never_run_twic
     assert len(by_job) == 200
     for job_attempts in by_job.values():
         assert [a["outcome"] for a in job_attempts].count("succeeded") == 1
-        for earlier, later in zip(job_attempts, job_attempts[1:], strict=False):
+        for earlier, later in itertools.pairwise(job_attempts):
             assert earlier["finished_at"] is not None
             assert later["started_at"] >= earlier["finished_at"], "two attempts overlapped"
     workers = {a["worker_id"] for a in attempts}

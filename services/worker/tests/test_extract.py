@@ -35,7 +35,7 @@ def test_encrypted_pdf_fails_with_a_reason_a_user_understands(tmp_path: Path) ->
 
 
 def test_truncated_pdf_is_reported_damaged_or_textless(tmp_path: Path) -> None:
-    with pytest.raises(ExtractionError, match="damaged|No text"):
+    with pytest.raises(ExtractionError, match=r"damaged|No text"):
         _run(tmp_path, truncated_pdf("cut in the middle"), "application/pdf")
 
 
@@ -78,7 +78,7 @@ def test_markdown_title_is_its_first_heading(tmp_path: Path) -> None:
 def test_binary_bytes_after_a_text_prefix_fail_as_not_text(tmp_path: Path) -> None:
     path = tmp_path / "fake.txt"
     path.write_bytes(b"looks like text " * 1000 + b"\xff\xfe\x00\x01" * 100)
-    with pytest.raises(ExtractionError, match="UTF-8|binary"):
+    with pytest.raises(ExtractionError, match=r"UTF-8|binary"):
         extract(path, "text/plain")
 
 

@@ -103,8 +103,32 @@ class _TextFromHtml(html.parser.HTMLParser):
     """Keeps visible text only: scripts, styles and other non-content elements are dropped."""
 
     SKIP = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "head"})
-    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-                        "article", "header", "footer", "pre", "blockquote", "table", "ul", "ol", "dd", "dt"})  # fmt: skip
+    BLOCKS = frozenset(
+        [
+            "p",
+            "div",
+            "br",
+            "li",
+            "tr",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "pre",
+            "blockquote",
+            "table",
+            "ul",
+            "ol",
+            "dd",
+            "dt",
+        ]
+    )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -63,12 +63,12 @@ def _run_in_child(path: Path, content_type: str, timeout: float, memory_bytes: i
     return result  # type: ignore[no-any-return]
 
 
-async def extract_safely(path: Path, content_type: str, timeout: float, memory_bytes: int) -> Extracted:
+async def extract_safely(path: Path, content_type: str, limit_seconds: float, memory_bytes: int) -> Extracted:
     """Extract with a time limit (and for parsed formats, a memory limit); raises ExtractionError."""
     if content_type in SANDBOXED_TYPES:
-        return await anyio.to_thread.run_sync(_run_in_child, path, content_type, timeout, memory_bytes)
+        return await anyio.to_thread.run_sync(_run_in_child, path, content_type, limit_seconds, memory_bytes)
     try:
-        with anyio.fail_after(timeout):
+        with anyio.fail_after(limit_seconds):
             return await anyio.to_thread.run_sync(extract, path, content_type)
     except TimeoutError:
-        raise ExtractionError(f"Processing took longer than {timeout:g} seconds.") from None
+        raise ExtractionError(f"Processing took longer than {limit_seconds:g} seconds.") from None
