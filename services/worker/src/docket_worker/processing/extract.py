@@ -104,31 +104,11 @@ class _TextFromHtml(html.parser.HTMLParser):
 
     SKIP = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "head"})
     BLOCKS = frozenset(
-        [
-            "p",
-            "div",
-            "br",
-            "li",
-            "tr",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "section",
-            "article",
-            "header",
-            "footer",
-            "pre",
-            "blockquote",
-            "table",
-            "ul",
-            "ol",
-            "dd",
-            "dt",
-        ]
-    )
+        {
+            "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+            "header", "footer", "pre", "blockquote", "table", "ul", "ol", "dd", "dt",
+        }
+    )  # fmt: skip
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
