@@ -235,3 +235,9 @@ def test_probes_send_no_events_or_transactions(sentry_run: SentryRun) -> None:
             assert not name.endswith(probe.lstrip("/")), f"probe {probe} was reported: {name} {url}"
     # traces are sampled at 100%, so the API's own requests do arrive as transactions
     assert sentry_run.transactions, "no transaction arrived, so this test could not see a probe one"
+
+
+def test_each_server_error_is_reported_once(sentry_run: SentryRun) -> None:
+    # two requests failed (login and me); the error log line must not add a second event for each
+    errors = [event for event in sentry_run.events if event.get("exception")]
+    assert len(errors) == 2, [e.get("transaction") for e in errors]

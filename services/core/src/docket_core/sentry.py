@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import sentry_sdk
 from sentry_sdk.integrations.litestar import LitestarIntegration
+from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.types import Event, Hint
 
 from docket_core.http.observe import PROBE_PATHS
@@ -56,6 +57,8 @@ def init_sentry(settings: CommonSettings, service: str) -> bool:
         before_send=scrub_event,
         before_send_transaction=scrub_event,
     )
+    # the Litestar integration already reports unhandled errors; the log line would be a duplicate
+    ignore_logger("docket.errors")
     sentry_sdk.set_tag("service", service)
     return True
 

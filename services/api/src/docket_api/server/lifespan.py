@@ -60,6 +60,8 @@ async def check_database(app: Litestar) -> None:
     async with app.state.pool.connection(timeout=1.0) as conn:
         version = await schema_version(conn)
     expected = app.state.expected_schema
+    # A schema *ahead* of the code stays ready: during a rolling upgrade the new release's
+    # migrations run first while old pods keep serving, so migrations must stay backward compatible.
     if version < expected:
         logger.error(
             "database schema is behind the code (at %s, need %s); run `docket-api migrate`", version, expected
