@@ -13,7 +13,15 @@ URL_LIKE = re.compile(r"(://|--index-url|--extra-index-url|--find-links|^-i\s|^-
 
 def test_every_service_and_dev_has_a_pin_file() -> None:
     names = {path.name for path in PIN_FILES}
-    assert {"api.txt", "worker.txt", "web.txt", "dev.txt", "bootstrap.txt", "build.txt", "pgclient.txt"} <= names
+    assert {
+        "api.txt",
+        "worker.txt",
+        "web.txt",
+        "dev.txt",
+        "bootstrap.txt",
+        "build.txt",
+        "pgclient.txt",
+    } <= names
 
 
 def test_no_pin_file_records_a_url() -> None:

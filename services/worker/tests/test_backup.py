@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import pty
+import re
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,7 +82,9 @@ def test_backup_then_restore_into_a_fresh_database_reproduces_every_row_and_blob
     assert kit.counts(target) == kit.counts(seeded.url)
     assert kit.blob_sha256(target) == seeded.blob_sha256
     print(
-        f"\n24 MiB of blobs: dump {dump.stat().st_size / 2**20:.1f} MiB, run {dump_seconds:.1f} s, "
+        f"\n24 MiB of blobs: dump {dump.stat().st_size / 2**20:.1f} MiB "
+        f"in {manifest['duration_seconds']:.1f} s, "
+        f"database {manifest['database_size_bytes'] / 2**20:.1f} MiB, run {dump_seconds:.1f} s, "
         f"restore {restore_seconds:.1f} s (process start included)"
     )
 
@@ -113,6 +119,20 @@ def test_a_run_killed_mid_dump_leaves_nothing_that_looks_complete_and_prune_clea
     assert prune.returncode == 0, prune.stderr
     assert f"removed {len(left)} leftover file(s)" in prune.stdout
     assert list(folder.iterdir()) == []
+
+
+def test_a_run_stopped_with_sigterm_cleans_up_after_itself_and_exits_143(
+    kit: Any, seeded: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backups"
+    log = tmp_path / "run.log"
+    process = kit.start("backup", "run", env=kit.env(seeded.url, folder), log=log)
+    kit.wait_for_partial_dump(folder, process, 1024 * 1024, log)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 128 + signal.SIGTERM
+    assert list(folder.iterdir()) == []
+    assert '"outcome":"failed"' in log.read_text()
+    assert _backup_sessions(seeded.url) == 0
 
 
 def _backup_sessions(url: str) -> int:
@@ -270,3 +290,21 @@ def test_a_backup_with_a_missing_sidecar_is_listed_as_incomplete_and_not_restore
     result = kit.run("restore", dump.name, "--target-url", make_database(False), "--yes", env=env)
     assert result.returncode == 1
     assert "incomplete" in result.stderr
+
+
+def test_on_a_terminal_progress_is_one_line_redrawn_in_place(kit: Any, small: Any, tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [kit.script, "backup", "run"], env=kit.env(small.url, tmp_path), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=terminal,
+        )  # fmt: skip
+        os.close(terminal)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the process has closed its end
+            while chunk := os.read(controller, 4096):
+                shown += chunk
+        assert process.wait(30) == 0
+    finally:
+        os.close(controller)
+    assert re.search(rb"\rbackup: [0-9.]+ KiB written, [0-9.]+ s", shown), shown

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from docket_core.settings import SettingsError, load_settings
-
 from docket_api.settings import ApiSettings
+from docket_core.settings import SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
