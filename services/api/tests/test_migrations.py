@@ -317,3 +317,17 @@ def test_cli_reports_an_unreachable_database_without_a_traceback() -> None:
     assert result.returncode == 1
     assert "docket-api: migration failed:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_migrate_in_production_needs_only_the_database_url(make_database: Callable[[bool], str]) -> None:
+    url = make_database(False)
+    env = {"ENVIRONMENT": "production", "DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [*cli("docket-api"), "migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    status = subprocess.run(
+        [*cli("docket-api"), "migrate", "--status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 0
+    assert "schema is current" in status.stdout

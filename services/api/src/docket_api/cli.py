@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from docket_api.settings import ApiSettings
-from docket_core.settings import SettingsError, load_settings
+from docket_core.settings import CommonSettings, SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,8 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     migrate_cmd.add_argument("--status", action="store_true", help="show applied and pending migrations")
     migrate_cmd.add_argument("--dry-run", action="store_true", help="list what would be applied")
     args = parser.parse_args(argv)
+    # migrations need only the database: the Job that runs them gets no JWT or Redis settings
+    settings_type = ApiSettings if args.command == "serve" else CommonSettings
     try:
-        settings = load_settings(ApiSettings)
+        settings = load_settings(settings_type)
     except SettingsError as exc:
         print(f"docket-api: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     return _migrate(settings, status_only=args.status, dry_run=args.dry_run)
 
 
-def _migrate(settings: ApiSettings, *, status_only: bool, dry_run: bool) -> int:
+def _migrate(settings: CommonSettings, *, status_only: bool, dry_run: bool) -> int:
     import psycopg
 
     from docket_api.db import migrate
