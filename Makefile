@@ -59,3 +59,72 @@ lock: $(UV) ## re-resolve dependencies and rewrite the URL-free hashed pins unde
 
 clean: ## remove the virtualenvs and caches
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .dev
+
+# ---- container images ----------------------------------------------------------------------------------
+# `make images` builds docket-{api,worker,web}:$(IMAGE_TAG) from services/<name>/Dockerfile (context: the
+# repo root) with BuildKit; `make image-test` builds them (cached) and runs tests/images against them.
+# BASE_IMAGE picks the base of all three (CI passes the local stand-in that ../shared/tools/
+# local-base-image.sh builds, since no registry is reachable there). When CA_BUNDLE names a readable file
+# it is passed as the optional build secret `ca` (a TLS-intercepting proxy's CA): mounted only into the
+# RUN steps that download, never stored in a layer. `make images CA_BUNDLE=` builds without it.
+# BuildKit: `docker buildx build --load` when buildx is installed; otherwise a docker CLI older than 23
+# (Debian's docker.io puts 20.10 at /usr/bin/docker) still builds with BuildKit under DOCKER_BUILDKIT=1.
+# CLIs from 23 on refuse DOCKER_BUILDKIT=1 without buildx, and the classic builder has no RUN --mount.
+IMAGE_SERVICES := api worker web
+IMAGE_TAG ?= dev
+BASE_IMAGE ?= python:3.12-slim-bookworm
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+DOCKER ?= docker
+# OCI labels; `created` and SOURCE_DATE_EPOCH come from the commit, so a rebuild of it is identical
+IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE_VERSION ?= $(shell git describe --tags --always 2>/dev/null)
+IMAGE_CREATED ?= $(shell git log -1 --format=%cI 2>/dev/null)
+IMAGE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGE_SOURCE ?= $(shell git config --get remote.origin.url 2>/dev/null | sed -E 's#^(https?://)[^@/]*@#\1#')
+
+.PHONY: images image-test
+
+images: ## build the api, worker and web images with BuildKit (BASE_IMAGE=… picks the base)
+	@set -euo pipefail; \
+	$(DOCKER) info >/dev/null 2>&1 || { echo "images: no Docker engine answers (../shared/tools/docker-up.sh starts one)" >&2; exit 1; }; \
+	build=(); \
+	if $(DOCKER) buildx version >/dev/null 2>&1; then build=($(DOCKER) buildx build --load); \
+	else for cli in $(DOCKER) /usr/bin/docker; do \
+	  version=$$($$cli version --format '{{.Client.Version}}' 2>/dev/null || true); \
+	  case "$$version" in [0-9].*|1[0-9].*|2[0-2].*) build=(env DOCKER_BUILDKIT=1 $$cli build); break;; esac; \
+	done; fi; \
+	(($${#build[@]})) || { echo "images: need BuildKit: install docker buildx, or a docker CLI before 23" >&2; exit 1; }; \
+	secret=(); if [ -n "$(CA_BUNDLE)" ] && [ -r "$(CA_BUNDLE)" ]; then secret=(--secret "id=ca,src=$(CA_BUNDLE)"); fi; \
+	for s in $(IMAGE_SERVICES); do \
+	  start=$$(date +%s); \
+	  echo "images: building docket-$$s:$(IMAGE_TAG) on $(BASE_IMAGE) with: $${build[*]}"; \
+	  "$${build[@]}" -f services/$$s/Dockerfile -t docket-$$s:$(IMAGE_TAG) "$${secret[@]}" \
+	    --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) \
+	    --build-arg "SOURCE_URL=$(IMAGE_SOURCE)" --build-arg "REVISION=$(IMAGE_REVISION)" \
+	    --build-arg "VERSION=$(IMAGE_VERSION)" --build-arg "CREATED=$(IMAGE_CREATED)" . ; \
+	  echo "images: docket-$$s:$(IMAGE_TAG) built in $$(( $$(date +%s) - start ))s"; \
+	  $(DOCKER) image prune -f --filter dangling=true --filter label=org.opencontainers.image.title=docket-$$s >/dev/null; \
+	done
+
+image-test: install images ## build the images (cached) and run the image tests against them
+	DOCKET_IMAGE_TAG=$(IMAGE_TAG) $(VENV)/bin/pytest tests/images $(PYTEST_ARGS)
+# ---- end of container images ---------------------------------------------------------------------------
+
+# ---- Helm charts and Kubernetes manifests (charts/, k8s/, tests/charts/) ------------------------
+# checkov pins conflict with the kubernetes client, so it lives in its own venv under .tools/.
+CHECKOV_VENV := $(TOOLS)/checkov
+
+.PHONY: checkov-env charts-test charts-docs
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check --require-hashes -r requirements/checkov.txt
+	@touch $@
+
+checkov-env: $(CHECKOV_VENV)/.installed ## install checkov into .tools/checkov from its hashed pins (idempotent)
+
+charts-test: install checkov-env ## render, lint, validate and checkov the Helm charts (tests/charts)
+	$(VENV)/bin/pytest tests/charts $(PYTEST_ARGS)
+
+charts-docs: install ## regenerate the charts' values.schema.json, README parameter tables and shared _helpers.tpl
+	$(PY) charts/tools/chartgen.py
