@@ -1,0 +1,1 @@
+"""Deploy tooling: checks before and after `helm upgrade`, with automatic rollback."""
