@@ -35,7 +35,7 @@ install: $(VENV)/.installed ## create .venv from the hashed pins (idempotent)
 dev: install ## run Docket locally: embedded PostgreSQL and Redis, migrations, api, worker and web
 	$(PY) scripts/dev.py
 
-test: install ## install everything needed and run the whole suite
+test: install checkov-env ## install everything needed (checkov in its own venv too) and run the whole suite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff (lint and format check) and mypy

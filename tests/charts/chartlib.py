@@ -1,0 +1,697 @@
+"""What the chart tests share: the value matrix, rendering with the Helm SDK, object walkers, the
+strict Kubernetes schemas, field schemas of the custom resources, and the report printed at the end."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate.utils as kv
+import yaml
+from referencing import Registry, Resource
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARTS = ROOT / "charts"
+K8S = ROOT / "k8s"
+SERVICE_CHARTS = ("api", "web", "worker")
+ALL_CHARTS = (*SERVICE_CHARTS, "docket")
+NAMESPACE = "docket"
+RELEASE = "docket"
+KUBE_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
+UID = 10001
+STANDARD_LABELS = tuple(
+    f"app.kubernetes.io/{name}"
+    for name in ("name", "instance", "version", "component", "part-of", "managed-by")
+)
+SELECTOR_LABELS = frozenset(f"app.kubernetes.io/{name}" for name in ("name", "instance", "component"))
+WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"})
+CLUSTER_SCOPED = frozenset({"Namespace", "ClusterIssuer", "ClusterRole", "ClusterRoleBinding"})
+
+Obj = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# The matrix
+
+
+@dataclass(frozen=True)
+class Case:
+    """One chart rendered with one set of values; ``external`` names objects the operator provides."""
+
+    id: str
+    chart: str
+    values: dict[str, Any] = field(default_factory=dict)
+    external: frozenset[str] = frozenset()
+    release: str = RELEASE
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+PRODUCTION_VALUES: dict[str, Any] = yaml.safe_load((K8S / "examples" / "values-production.yaml").read_text())
+REAL_SECRETS = {
+    "DATABASE_URL": "postgresql://docket:Zq8v2Lw9Xk@db.internal.example.com:5432/docket",
+    "REDIS_URL": "rediss://:Zq8v2Lw9Xk@redis.internal.example.com:6380/0",
+    "JWT_SECRET": "h7Kp2xQ9mV4tR8wZ3nB6yC1dF5gJ0aLs",
+    "SENTRY_DSN": "https://publickey@o1.ingest.sentry.io/1",
+}
+WEB_SECRETS = {
+    "DATABASE_URL": REAL_SECRETS["DATABASE_URL"],
+    "REDIS_URL": REAL_SECRETS["REDIS_URL"],
+    "CSRF_SECRET": "Vb3nT8qW1zK6xR2mP9sD4fH7jL0cG5yA",
+}
+EXAMPLE_HOST = {"host": "docket.example.com"}
+
+CASES: tuple[Case, ...] = (
+    Case("api-defaults", "api"),
+    Case("web-defaults", "web"),
+    Case("worker-defaults", "worker"),
+    Case("docket-defaults", "docket"),
+    Case("docket-production", "docket", PRODUCTION_VALUES, frozenset({"docket-secrets", "docket-backup-s3"})),
+    Case(
+        "api-production-existing-tls",
+        "api",
+        {
+            "global": {"environment": "production"},
+            "existingSecret": "docket-secrets",
+            "config": {"CORS_ORIGINS": "https://docket.example.com"},
+            "ingress": {**EXAMPLE_HOST, "tls": {"existingSecret": "docket-example-com-tls"}},
+            "autoscaling": {"enabled": True, "minReplicas": 3},
+            "pdb": {"enabled": True},
+        },
+        frozenset({"docket-secrets", "docket-example-com-tls"}),
+    ),
+    Case(
+        "api-production-chart-secret",
+        "api",
+        {
+            "global": {"environment": "production"},
+            "secrets": REAL_SECRETS,
+            "ingress": {**EXAMPLE_HOST, "tls": {"clusterIssuer": "letsencrypt"}},
+            "networkPolicy": {"egress": {"sentry": {"enabled": True}}},
+        },
+    ),
+    Case(
+        "web-production-chart-secret",
+        "web",
+        {
+            "global": {"environment": "production"},
+            "secrets": WEB_SECRETS,
+            "config": {"API_URL": "http://docket-api.docket:8000"},
+            "ingress": EXAMPLE_HOST,
+        },
+    ),
+    Case("docket-nginx", "docket", {"global": {"ingress": {**EXAMPLE_HOST, "controller": "nginx"}}}),
+    Case("docket-traefik", "docket", {"global": {"ingress": {**EXAMPLE_HOST, "controller": "traefik"}}}),
+    Case("web-traefik", "web", {"ingress": {"controller": "traefik"}}),
+    Case(
+        "worker-backup-s3",
+        "worker",
+        {
+            "backup": {
+                "timeZone": "Europe/Berlin",
+                "persistence": {"enabled": False},
+                "s3": {
+                    "url": "s3://docket-backups/staging",
+                    "endpoint": "https://minio.example.com",
+                    "existingSecret": "docket-backup-s3",
+                },
+                "verify": {"enabled": True},
+            }
+        },
+        frozenset({"docket-backup-s3"}),
+    ),
+    Case(
+        "worker-backup-existing-claim",
+        "worker",
+        {"backup": {"persistence": {"existingClaim": "docket-backups"}, "verify": {"enabled": True}}},
+        frozenset({"docket-backups"}),
+    ),
+    Case("worker-backup-off", "worker", {"backup": {"enabled": False}}),
+    Case(
+        "docket-networkpolicy-off",
+        "docket",
+        {name: {"networkPolicy": {"enabled": False}} for name in SERVICE_CHARTS},
+    ),
+    Case(
+        "docket-single-replica",
+        "docket",
+        {name: {"replicaCount": 1} for name in SERVICE_CHARTS},
+    ),
+    Case(
+        "docket-observability",
+        "docket",
+        {
+            **{name: {"metrics": {"serviceMonitor": {"enabled": True}}} for name in SERVICE_CHARTS},
+            "monitoring": {"prometheusRule": {"enabled": True}, "dashboard": {"enabled": True}},
+        },
+    ),
+    Case("api-standalone-release", "api", {}, release="docket-api"),
+    Case(
+        "docket-large-numbers",
+        "docket",
+        {
+            "global": {"ingress": {"controller": "traefik"}},
+            "api": {
+                "ingress": {"hsts": {"maxAgeSeconds": 63072000}},
+                "migration": {"activeDeadlineSeconds": 1200000},
+                "autoscaling": {"enabled": True, "maxReplicas": 1000000},
+            },
+            "worker": {
+                "backup": {"activeDeadlineSeconds": 1000000, "startingDeadlineSeconds": 2000000},
+                "config": {"SHUTDOWN_GRACE_SECONDS": 1000000},
+            },
+            "monitoring": {
+                "prometheusRule": {"enabled": True, "thresholds": {"queueOldestPendingSeconds": 1000000}}
+            },
+        },
+    ),
+)
+CASES_BY_ID = {case.id: case for case in CASES}
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One rendered object and the template it came from."""
+
+    template: str
+    obj: Obj
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return self.obj["metadata"].get("annotations") or {}
+
+    @property
+    def is_hook(self) -> bool:
+        return "helm.sh/hook" in self.annotations
+
+    @property
+    def hook_weight(self) -> int:
+        return int(self.annotations.get("helm.sh/hook-weight", "0"))
+
+
+@dataclass
+class Rendered:
+    case: Case
+    manifests: list[Manifest]
+    notes: str
+    files: dict[str, str] = field(default_factory=dict)
+
+    def of_kind(self, kind: str) -> list[Manifest]:
+        return [m for m in self.manifests if m.kind == kind]
+
+    def one(self, kind: str, name: str) -> Manifest:
+        found = [m for m in self.manifests if m.kind == kind and m.name == name]
+        assert len(found) == 1, f"{self.case.id}: expected one {kind}/{name}, found {len(found)}"
+        return found[0]
+
+    def names(self, kind: str) -> set[str]:
+        return {m.name for m in self.of_kind(kind)}
+
+
+def prepare_charts(destination: Path) -> Path:
+    """Copy the charts and build the umbrella's dependencies (file://, no network) into ``destination``."""
+    for chart in ALL_CHARTS:
+        shutil.copytree(
+            CHARTS / chart, destination / chart, ignore=shutil.ignore_patterns("charts", "Chart.lock")
+        )
+    helm.dependency_update(destination / "docket")
+    return destination
+
+
+def parse_documents(text: str) -> list[Obj]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+class Renderer:
+    """Renders cases from a prepared chart directory, loading each chart once and caching each case."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._charts: dict[str, helm.Chart] = {}
+        self._cache: dict[str, Rendered] = {}
+
+    def chart(self, name: str) -> helm.Chart:
+        if name not in self._charts:
+            self._charts[name] = helm.Chart.load(self.root / name)
+        return self._charts[name]
+
+    def render_values(self, chart: str, values: dict[str, Any], release: str = RELEASE) -> dict[str, str]:
+        return self.chart(chart).render(
+            copy.deepcopy(values), name=release, namespace=NAMESPACE, is_install=True
+        )
+
+    def render(self, case: Case) -> Rendered:
+        if case.id not in self._cache:
+            files = self.render_values(case.chart, case.values, case.release)
+            manifests = [
+                Manifest(path, obj)
+                for path, text in sorted(files.items())
+                if path.endswith((".yaml", ".yml"))
+                for obj in parse_documents(text)
+            ]
+            notes = next((text for path, text in files.items() if path.endswith("/NOTES.txt")), "")
+            self._cache[case.id] = Rendered(case, manifests, notes, files)
+            REPORT.rendered[case.id] = len(manifests)
+        return self._cache[case.id]
+
+
+# ---------------------------------------------------------------------------------------------
+# Walking objects
+
+
+def pod_template(obj: Obj) -> Obj | None:
+    """The pod template of a workload (Deployment, StatefulSet, Job, CronJob), else None."""
+    kind = obj.get("kind")
+    if kind == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]  # type: ignore[no-any-return]
+    if kind in WORKLOAD_KINDS:
+        return obj["spec"]["template"]  # type: ignore[no-any-return]
+    return None
+
+
+def containers(pod_spec: Obj) -> Iterator[Obj]:
+    yield from pod_spec.get("initContainers") or []
+    yield from pod_spec.get("containers") or []
+
+
+def walk(node: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """Every (path, key, value) below ``node``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else str(key)
+            yield here, str(key), value
+            yield from walk(value, here)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, f"{path}[{index}]")
+
+
+def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A LabelSelector (matchLabels and matchExpressions with In/NotIn/Exists/DoesNotExist) against labels."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# kubernetes-validate, strict, with each schema compiled once
+
+
+@functools.cache
+def _schema_file(version: str, kind: str, api_version: str) -> str:
+    """The strict schema file kubernetes-validate uses for this object and Kubernetes version."""
+    available = [v for v in kv.all_versions() if kv.major_minor(v) <= version]
+    schema_version = available[-1]
+    api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    return f"kubernetes-json-schema/v{schema_version}-local-strict/{kind.lower()}-{api}.json"
+
+
+@functools.cache
+def _definitions(directory: str) -> Resource[Any]:
+    return Resource.from_contents(kv.schema_contents(f"{directory}/_definitions.json", directory))
+
+
+@functools.cache
+def kube_validator(version: str, kind: str, api_version: str) -> jsonschema.Draft202012Validator | None:
+    """The same validator kubernetes_validate.validate(..., strict=True) builds, compiled once."""
+    filename = _schema_file(version, kind, api_version)
+    try:
+        schema = kv.schema_contents(filename, version)
+    except FileNotFoundError:
+        return None
+    registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
+    registry = _definitions(filename.rsplit("/", 1)[0]) @ registry
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def kube_errors(obj: Obj, version: str) -> list[str] | None:
+    """Strict schema errors of ``obj`` for Kubernetes ``version``; None when no schema covers its kind."""
+    validator = kube_validator(version, obj["kind"], obj["apiVersion"])
+    if validator is None:
+        return None
+    return [
+        f"{'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message[:300]}"
+        for error in validator.iter_errors(obj)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Field schemas of the custom resources (no CRD schemas can be fetched here): the fields the charts
+# and k8s/ use, with their types, and no others.
+
+
+def _closed(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+_STR = {"type": "string", "minLength": 1}
+_INT = {"type": "integer"}
+_BOOL = {"type": "boolean"}
+_STRMAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_DURATION = {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$"}
+_METADATA = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP},
+}
+_LABEL_SELECTOR = _closed(
+    {"matchLabels": _STRMAP, "matchExpressions": {"type": "array", "items": {"type": "object"}}}
+)
+_SOURCE_CRITERION = _closed(
+    {
+        "ipStrategy": _closed(
+            {"depth": {"type": "integer", "minimum": 0}, "excludedIPs": {"type": "array"}, "ipv6Subnet": _INT}
+        ),
+        "requestHeaderName": _STR,
+        "requestHost": _BOOL,
+    }
+)
+
+
+def _resource(api_version: str, kind: str, spec: dict[str, Any], namespaced: bool = True) -> dict[str, Any]:
+    metadata = copy.deepcopy(_METADATA)
+    if namespaced:
+        metadata["required"] = ["name", "namespace"]
+    return _closed(
+        {"apiVersion": {"const": api_version}, "kind": {"const": kind}, "metadata": metadata, "spec": spec},
+        ["apiVersion", "kind", "metadata", "spec"],
+    )
+
+
+CRD_FIELD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): _resource(
+        "monitoring.coreos.com/v1",
+        "ServiceMonitor",
+        _closed(
+            {
+                "selector": _LABEL_SELECTOR,
+                "namespaceSelector": _closed({"matchNames": {"type": "array", "items": _STR}, "any": _BOOL}),
+                "jobLabel": _STR,
+                "endpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _closed(
+                        {
+                            "port": _STR,
+                            "path": {"type": "string", "pattern": "^/"},
+                            "scheme": {"enum": ["http", "https"]},
+                            "interval": _DURATION,
+                            "scrapeTimeout": _DURATION,
+                            "honorLabels": _BOOL,
+                        }
+                    ),
+                },
+            },
+            ["selector", "endpoints"],
+        ),
+    ),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): _resource(
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+        _closed(
+            {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _closed(
+                        {
+                            "name": _STR,
+                            "interval": _DURATION,
+                            "rules": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": _closed(
+                                    {
+                                        "alert": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                                        "record": _STR,
+                                        "expr": _STR,
+                                        "for": _DURATION,
+                                        "keep_firing_for": _DURATION,
+                                        "labels": _STRMAP,
+                                        "annotations": _STRMAP,
+                                    },
+                                    ["expr"],
+                                ),
+                            },
+                        },
+                        ["name", "rules"],
+                    ),
+                }
+            },
+            ["groups"],
+        ),
+    ),
+    ("traefik.io/v1alpha1", "Middleware"): _resource(
+        "traefik.io/v1alpha1",
+        "Middleware",
+        {
+            **_closed(
+                {
+                    "redirectScheme": _closed(
+                        {"scheme": {"enum": ["http", "https"]}, "port": _STR, "permanent": _BOOL}, ["scheme"]
+                    ),
+                    "headers": _closed(
+                        {
+                            "stsSeconds": {"type": "integer", "minimum": 0},
+                            "stsIncludeSubdomains": _BOOL,
+                            "stsPreload": _BOOL,
+                            "forceSTSHeader": _BOOL,
+                            "contentTypeNosniff": _BOOL,
+                            "frameDeny": _BOOL,
+                            "customResponseHeaders": _STRMAP,
+                        }
+                    ),
+                    "buffering": _closed(
+                        {
+                            "maxRequestBodyBytes": {"type": "integer", "minimum": 1},
+                            "memRequestBodyBytes": _INT,
+                            "maxResponseBodyBytes": _INT,
+                            "memResponseBodyBytes": _INT,
+                            "retryExpression": _STR,
+                        }
+                    ),
+                    "rateLimit": _closed(
+                        {
+                            "average": {"type": "integer", "minimum": 0},
+                            "period": {"anyOf": [_INT, _DURATION]},
+                            "burst": {"type": "integer", "minimum": 1},
+                            "sourceCriterion": _SOURCE_CRITERION,
+                        }
+                    ),
+                    "inFlightReq": _closed(
+                        {"amount": {"type": "integer", "minimum": 1}, "sourceCriterion": _SOURCE_CRITERION}
+                    ),
+                }
+            ),
+            "minProperties": 1,
+            "maxProperties": 1,
+        },
+    ),
+    ("cert-manager.io/v1", "ClusterIssuer"): _resource(
+        "cert-manager.io/v1",
+        "ClusterIssuer",
+        {
+            **_closed(
+                {
+                    "selfSigned": _closed({"crlDistributionPoints": {"type": "array"}}),
+                    "ca": _closed({"secretName": _STR}, ["secretName"]),
+                    "acme": _closed(
+                        {
+                            "server": {"type": "string", "pattern": "^https://"},
+                            "email": {"type": "string", "pattern": "^[^@]+@[^@]+$"},
+                            "privateKeySecretRef": _closed({"name": _STR, "key": _STR}, ["name"]),
+                            "solvers": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": _closed(
+                                    {
+                                        "selector": {"type": "object"},
+                                        "http01": _closed(
+                                            {
+                                                "ingress": _closed(
+                                                    {"ingressClassName": _STR, "class": _STR, "name": _STR}
+                                                )
+                                            }
+                                        ),
+                                        "dns01": {"type": "object"},
+                                    }
+                                ),
+                            },
+                        },
+                        ["server", "privateKeySecretRef", "solvers"],
+                    ),
+                }
+            ),
+            "minProperties": 1,
+            "maxProperties": 1,
+        },
+        namespaced=False,
+    ),
+    ("cert-manager.io/v1", "Certificate"): _resource(
+        "cert-manager.io/v1",
+        "Certificate",
+        _closed(
+            {
+                "secretName": _STR,
+                "isCA": _BOOL,
+                "commonName": _STR,
+                "dnsNames": {"type": "array", "items": _STR},
+                "duration": _DURATION,
+                "renewBefore": _DURATION,
+                "privateKey": _closed(
+                    {
+                        "algorithm": {"enum": ["RSA", "ECDSA", "Ed25519"]},
+                        "size": _INT,
+                        "rotationPolicy": {"enum": ["Never", "Always"]},
+                    }
+                ),
+                "issuerRef": _closed(
+                    {"name": _STR, "kind": {"enum": ["Issuer", "ClusterIssuer"]}, "group": _STR}, ["name"]
+                ),
+            },
+            ["secretName", "issuerRef"],
+        ),
+    ),
+    ("external-secrets.io/v1", "ExternalSecret"): _resource(
+        "external-secrets.io/v1",
+        "ExternalSecret",
+        _closed(
+            {
+                "refreshInterval": _DURATION,
+                "secretStoreRef": _closed(
+                    {"kind": {"enum": ["SecretStore", "ClusterSecretStore"]}, "name": _STR}, ["name"]
+                ),
+                "target": _closed(
+                    {"name": _STR, "creationPolicy": {"enum": ["Owner", "Orphan", "Merge", "None"]}}
+                ),
+                "data": {
+                    "type": "array",
+                    "items": _closed(
+                        {
+                            "secretKey": _STR,
+                            "remoteRef": _closed({"key": _STR, "property": _STR, "version": _STR}, ["key"]),
+                        },
+                        ["secretKey", "remoteRef"],
+                    ),
+                },
+            },
+            ["secretStoreRef", "target"],
+        ),
+    ),
+}
+
+
+def crd_errors(obj: Obj) -> list[str] | None:
+    """Field-schema errors of a custom resource; None when its kind has no field schema here."""
+    schema = CRD_FIELD_SCHEMAS.get((obj["apiVersion"], obj["kind"]))
+    if schema is None:
+        return None
+    validator = jsonschema.Draft202012Validator(schema)
+    return [
+        f"{'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message[:300]}"
+        for error in validator.iter_errors(obj)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# k8s/ manifests
+
+
+def k8s_manifests() -> list[tuple[Path, Obj]]:
+    """Every Kubernetes object under k8s/ (not the kind cluster config, not the values examples)."""
+    found: list[tuple[Path, Obj]] = []
+    for path in sorted(K8S.rglob("*.yaml")):
+        if path.name == "kind-cluster.yaml" or path.name.startswith("values-"):
+            continue
+        found.extend((path, obj) for obj in parse_documents(path.read_text()))
+    return found
+
+
+def unique(objects: list[Obj]) -> list[Obj]:
+    """Objects with duplicates (the same object rendered by several cases) removed."""
+    seen: dict[str, Obj] = {}
+    for obj in objects:
+        seen.setdefault(json.dumps(obj, sort_keys=True), obj)
+    return list(seen.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass
+class Report:
+    rendered: dict[str, int] = field(default_factory=dict)
+    validated: Counter[str] = field(default_factory=Counter)
+    crd_checked: Counter[str] = field(default_factory=Counter)
+    lint: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    checkov: dict[str, Any] = field(default_factory=dict)
+    schema_rejections: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out: list[str] = []
+        if self.rendered:
+            out.append(
+                f"rendered {len(self.rendered)} cases, {sum(self.rendered.values())} objects "
+                f"({', '.join(f'{k}={v}' for k, v in sorted(self.rendered.items()))})"
+            )
+        if self.validated:
+            per_version = ", ".join(f"{v}: {self.validated[v]}" for v in sorted(self.validated))
+            out.append(
+                f"kubernetes-validate --strict, distinct objects per Kubernetes version: {per_version}"
+            )
+        if self.crd_checked:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.crd_checked.items()))
+            out.append(f"custom resources checked against field schemas: {kinds}")
+        if self.checkov:
+            out.append(
+                "checkov {version}: passed {passed}, failed {failed}, skipped {skipped} "
+                "(resources {resources}; checks skipped by .checkov.yaml: {config_skips})".format(
+                    **self.checkov
+                )
+            )
+        if self.schema_rejections:
+            out.append(f"schema rejected {len(self.schema_rejections)} bad values, each naming its field")
+        for chart, messages in sorted(self.lint.items()):
+            out.append(f"helm lint --strict {chart}: " + ("; ".join(sorted(set(messages))) or "no messages"))
+        return out
+
+
+REPORT = Report()
