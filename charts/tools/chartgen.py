@@ -277,6 +277,7 @@ COMMON_CONFIG: dict[str, Schema] = {
     "HOST": NONEMPTY,
     "PORT": integer(1024, 65535),
     "WORKERS": integer(1),
+    "RELOAD": BOOL,
 }
 CHART_CONFIG: dict[str, dict[str, Schema]] = {
     "api": {

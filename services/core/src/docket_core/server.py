@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -26,6 +30,9 @@ def serve(factory_path: str, settings: CommonSettings) -> None:
         uvicorn.run(
             factory_path,
             factory=True,
+            reload=settings.reload,
+            # the development loop (skaffold sync) rewrites Docket's own packages only
+            reload_dirs=_docket_package_dirs() if settings.reload else None,
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
@@ -39,6 +46,33 @@ def serve(factory_path: str, settings: CommonSettings) -> None:
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
             timeout_keep_alive=5,
         )
+
+
+DOCKET_PACKAGES = ("docket_core", "docket_api", "docket_worker", "docket_web")
+RELOAD_TREE = Path(tempfile.gettempdir()) / "docket-src"
+
+
+def _docket_package_dirs() -> list[str]:
+    """Where the reloader watches. In a container the installed code is read-only, so it is copied
+    to /tmp/docket-src first and put ahead of site-packages: Skaffold syncs changed files there."""
+    found = []
+    for name in DOCKET_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if not spec or not spec.submodule_search_locations:
+            continue
+        location = Path(next(iter(spec.submodule_search_locations)))
+        if os.access(location, os.W_OK):
+            found.append(str(location))  # an editable checkout: watch it in place
+            continue
+        shutil.copytree(location, RELOAD_TREE / name, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+        found.append(str(RELOAD_TREE / name))
+    if RELOAD_TREE.exists():
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(RELOAD_TREE), os.environ.get("PYTHONPATH")])
+        )
+        sys.path.insert(0, str(RELOAD_TREE))
+    return found
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    reload: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -57,6 +58,8 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError("DB_POOL_MAX_SIZE must be at least 1 and at least DB_POOL_MIN_SIZE")
         if self.workers < 1:
             raise SettingsError("WORKERS must be at least 1")
+        if self.reload and self.is_production:
+            raise SettingsError("RELOAD is for the development loop and must be false in production")
 
 
 def _is_sequence(annotation: Any) -> bool:
