@@ -273,6 +273,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             + (f"{ready:4.2f} s" if ready is not None else " n/a")
             + f" (target <= {TARGET_READY_SECONDS:g})"
             + ("   SIGTERM -> exit: " + f"{stop:4.2f} s" if stop is not None else "")
+            + (f"   pg client libpq {row['libpq']}" if row.get("libpq") else "")
         )
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
     stale = sorted({REPORT[s].get("revision", "") for s in services} - {head.stdout.strip()})

@@ -6,9 +6,16 @@ start-to-ready times are printed at the end of the run against their targets; th
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import ipaddress
 import json
 import os
 import re
+import socket
+import ssl
+import struct
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from apikit import bearer, register_and_login
 
@@ -39,6 +47,29 @@ report = {
     "tmp_writable": os.access("/tmp", os.W_OK),
     "pg": {},
 }
+# Docket's own code keeps its source (tracebacks and Sentry show its lines) next to its byte-code
+report["own_source"] = module.__file__.endswith(".py") and os.path.exists(module.__file__)
+# every docket module imports (nothing needs a package the image removed)
+import pkgutil
+report["import_failures"] = []
+for top in ("docket_core", f"docket_{service}"):
+    package = importlib.import_module(top)
+    for info in pkgutil.walk_packages(package.__path__, top + "."):
+        try:
+            importlib.import_module(info.name)
+        except Exception as exc:
+            report["import_failures"].append(f"{info.name}: {exc!r}")
+# litestar's CLI and test helpers' dependencies, removed from the image
+report["removed_present"] = [m for m in ("faker", "polyfactory", "rich", "rich_click", "pygments",
+                                         "markdown_it", "mdurl", "colorama") if importlib.util.find_spec(m)]
+# third-party code ships as byte-code only, but for the files read as source at run time
+site = os.path.dirname(os.path.dirname(module.__file__))
+kept = ("docket_", "anyio/__init__.py", "anyio/abc/__init__.py", "Crypto/SelfTest/")
+sources = [os.path.relpath(os.path.join(d, f), site) for d, _, files in os.walk(site) for f in files]
+report["third_party_source"] = sorted(s for s in sources if s.endswith(".py") and not s.startswith(kept))[:10]
+report["litestar_origin"] = importlib.util.find_spec("litestar").origin
+import anyio, inspect
+report["anyio_source"] = bool(inspect.getsourcefile(anyio))
 for name, tool in (("PG_DUMP", "pg_dump"), ("PG_RESTORE", "pg_restore"), ("PSQL", "psql")):
     path = os.environ.get(name) or shutil.which(tool)
     if path:
@@ -103,6 +134,12 @@ def test_image_runs_as_uid_10001_under_tini_with_labels_a_healthcheck_and_no_bui
     assert inside["importable_build_modules"] == []
     assert inside["precompiled"], "byte-code is compiled at build time"
     assert inside["tini"]
+    assert inside["own_source"], "Docket's packages keep their .py for tracebacks"
+    assert inside["import_failures"] == []
+    assert inside["removed_present"] == [], "litestar's CLI and test helpers' dependencies are removed"
+    assert inside["third_party_source"] == [], "third-party code ships as byte-code only"
+    assert inside["litestar_origin"].endswith("/litestar/__init__.pyc")
+    assert inside["anyio_source"], "anyio reads its __init__.py with inspect.getsource: it must stay"
     assert not inside["root_writable"]
     assert inside["tmp_writable"]
     if service == "worker":
@@ -158,6 +195,17 @@ def test_api_container_registers_and_logs_in(stack: dict[str, Any]) -> None:
 def test_web_container_reaches_the_api_container(stack: dict[str, Any]) -> None:
     response = httpx.get(f"{stack['web'].url}/", timeout=10, follow_redirects=True)
     assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"].startswith("text/html")
+    assert "</html>" in response.text.lower(), "a page rendered from the Jinja templates"
+
+
+def test_api_container_builds_its_openapi_schema(stack: dict[str, Any]) -> None:
+    response = httpx.get(f"{stack['api'].url}/api/openapi.json", timeout=10)
+    assert response.status_code == 200, response.text[:500]
+    spec = response.json()
+    assert spec["openapi"].startswith("3.")
+    assert spec["paths"]
+    assert spec["components"]["schemas"]
 
 
 def test_upload_through_the_api_container_is_processed_to_ready_by_the_worker_container(
@@ -231,3 +279,188 @@ def test_sigterm_stops_the_container_with_status_0_within_the_grace_period(
         assert state["ExitCode"] == 0, f"exit {state['ExitCode']} after {took:.1f} s:\n{running.logs()}"
         assert not state["OOMKilled"]
         assert took < limit, f"SIGTERM did not stop it; docker killed it after {took:.1f} s"
+
+
+# Run inside the worker image: which libpq pg_dump loads (the dynamic loader says), and its version.
+LOADED_LIBPQ = r"""
+import ctypes, json, os, re, subprocess, psycopg
+run = subprocess.run([os.environ["PG_DUMP"], "--version"], capture_output=True, text=True,
+                     env={**os.environ, "LD_DEBUG": "libs"})
+paths = re.findall(r"calling init: (\S*/libpq[^/\s]*)", run.stderr)
+path = paths[0] if paths else ""
+version = ctypes.CDLL(path).PQlibVersion() if path else 0
+print(json.dumps({"path": path, "real": os.path.realpath(path) if path else "", "version": version,
+                  "psycopg": psycopg.pq.version(), "pg_dump": run.stdout.strip()}))
+"""
+
+
+def test_worker_image_pg_client_supports_ssl_and_still_dumps_without_it(
+    kit: Any, image_database: dict[str, Any]
+) -> None:
+    status, output = kit.run_once("worker", ["-c", LOADED_LIBPQ], {}, entrypoint=["/opt/venv/bin/python"])
+    assert status == 0, output
+    libpq = json.loads(output.strip().splitlines()[-1])
+    assert "/psycopg_binary.libs/libpq" in libpq["real"], libpq
+    assert libpq["version"] == libpq["psycopg"], libpq
+    assert libpq["version"] >= 180000, libpq
+    version = f"{libpq['version'] // 10000}.{libpq['version'] % 10000}"
+    kit.record("worker", libpq=version)
+    print(f"docket-worker: {libpq['pg_dump']} loads libpq {version} from {libpq['real']}")
+
+    params = psycopg.conninfo.conninfo_to_dict(image_database["url"])
+    password = params.pop("password", None)
+    env = {"PGPASSWORD": str(password)} if password else {}
+    assert params.get("host") in ("127.0.0.1", "localhost"), params
+
+    def conninfo(sslmode: str) -> str:
+        return psycopg.conninfo.make_conninfo(**params, sslmode=sslmode)  # type: ignore[arg-type]
+
+    # The test server has no SSL. A client built with SSL asks for it and the server says no; a client
+    # built without it rejects sslmode=require before connecting ("... SSL support is not compiled in").
+    for tool, args in (("pg_dump", ["--schema-only"]), ("psql", ["-X", "-c", "select 1"])):
+        status, output = kit.run_once(
+            "worker", [*args, conninfo("require")], env, entrypoint=[f"/opt/pgclient/bin/{tool}"]
+        )
+        assert status != 0, output
+        assert "not compiled in" not in output, output
+        assert "server does not support SSL" in output, output
+    for sslmode in ("disable", "prefer"):
+        status, output = kit.run_once(
+            "worker", ["--schema-only", conninfo(sslmode)], env, entrypoint=["/opt/pgclient/bin/pg_dump"]
+        )
+        assert status == 0, output
+        assert "PostgreSQL database dump complete" in output, output
+
+
+# ---- TLS for real: a stand-in PostgreSQL that speaks only TLS -----------------------------------------
+
+TLS_MARKER = "docket-tls-probe: TLS session established"
+SSL_REQUEST_CODE = 80877103
+
+
+def _self_signed_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own root) and its key, as PEM files in ``directory``."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, f"docket {name}")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    cert_path.chmod(0o644)
+    return cert_path, key_path
+
+
+def _postgres_error(message: str) -> bytes:
+    fields = b"SFATAL\0VFATAL\0C28000\0M" + message.encode() + b"\0\0"
+    return b"E" + struct.pack("!i", len(fields) + 4) + fields
+
+
+def _read_exactly(connection: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError(f"peer closed after {len(data)} of {size} bytes")
+        data += chunk
+    return data
+
+
+@contextlib.contextmanager
+def tls_only_postgres(cert: Path, key: Path) -> Iterator[tuple[int, list[str]]]:
+    """A stand-in PostgreSQL on 127.0.0.1 that accepts only TLS (SSLRequest, then the handshake); it reads
+    the startup packet over TLS and answers FATAL with TLS_MARKER. Yields its port and what it saw."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["postgresql"])
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(10)
+                try:
+                    _, code = struct.unpack("!ii", _read_exactly(connection, 8))
+                    if code != SSL_REQUEST_CODE:
+                        seen.append(f"plaintext request {code}")
+                        connection.sendall(_postgres_error("this server accepts TLS only"))
+                        continue
+                    connection.sendall(b"S")
+                    with context.wrap_socket(connection, server_side=True) as tls:
+                        (length,) = struct.unpack("!i", _read_exactly(tls, 4))
+                        _read_exactly(tls, length - 4)
+                        seen.append(f"startup over {tls.version()}")
+                        tls.sendall(_postgres_error(TLS_MARKER))
+                except (OSError, struct.error) as exc:  # ssl.SSLError is an OSError
+                    seen.append(f"failed: {exc!r}")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], seen
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_worker_image_pg_client_completes_a_tls_handshake_and_verifies_the_server(
+    kit: Any, tmp_path: Path
+) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    certs.chmod(0o755)
+    cert, key = _self_signed_certificate(certs, "server")
+    other, _ = _self_signed_certificate(certs, "other")
+    volumes = [(str(certs), "/certs", "ro")]
+    with tls_only_postgres(cert, key) as (port, seen):
+        base = f"host=127.0.0.1 port={port} dbname=docket user=docket connect_timeout=10"
+        cases = {
+            "require": (f"{base} sslmode=require", TLS_MARKER),
+            "verify-full": (f"{base} sslmode=verify-full sslrootcert=/certs/{cert.name}", TLS_MARKER),
+            "verify-full, another root": (
+                f"{base} sslmode=verify-full sslrootcert=/certs/{other.name}",
+                "certificate verify failed",
+            ),
+        }
+        for case, (conninfo, expected) in cases.items():
+            status, output = kit.run_once(
+                "worker",
+                ["--schema-only", conninfo],
+                {},
+                volumes=volumes,
+                entrypoint=["/opt/pgclient/bin/pg_dump"],
+            )
+            assert status != 0, output
+            assert expected in output, f"{case}: {output}\nserver saw: {seen}"
+    assert sum(entry.startswith("startup over TLSv1.") for entry in seen) == 2, seen
