@@ -41,3 +41,32 @@ def test_production_without_a_secret_refuses_to_start_and_names_it() -> None:
     )
     assert result.returncode == 2
     assert "JWT_SECRET" in result.stderr
+
+
+def test_two_server_processes_share_one_metrics_view_and_stop_cleanly(
+    database_url: str, redis_url: str
+) -> None:
+    import signal
+
+    port = free_port()
+    env = {
+        "PORT": str(port),
+        "WORKERS": "2",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SHUTDOWN_GRACE_SECONDS": "2",
+    }
+    with service_process([*cli("docket-api"), "serve"], env, port, ready_path="/readyz") as process:
+        base = f"http://127.0.0.1:{port}"
+        # fresh connections spread over both processes; each counts its own requests
+        for _ in range(40):
+            httpx.get(f"{base}/api/v1/auth/me", headers={"Connection": "close"})
+        text = httpx.get(f"{base}/metrics").text
+        line = next(
+            row
+            for row in text.splitlines()
+            if row.startswith("docket_http_requests_total{") and 'route="/api/v1/auth/me"' in row
+        )
+        assert float(line.rsplit(" ", 1)[1]) == 40, "multiprocess mode adds up every process's counts"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
