@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from docket_api.settings import ApiSettings
-from docket_core.settings import CommonSettings, SettingsError, load_settings
+from docket_core.cli import settings_or_exit
+from docket_core.settings import CommonSettings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,11 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # migrations need only the database: the Job that runs them gets no JWT or Redis settings
     settings_type = ApiSettings if args.command == "serve" else CommonSettings
-    try:
-        settings = load_settings(settings_type)
-    except SettingsError as exc:
-        print(f"docket-api: configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit(settings_type, "docket-api")
     if args.command == "serve":
         from docket_core.server import serve
 

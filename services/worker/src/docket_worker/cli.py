@@ -6,18 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from docket_core.settings import SettingsError, load_settings
+from docket_core.cli import settings_or_exit
 from docket_worker.backup.cli import add_backup_commands
 from docket_worker.jobs.admin import add_jobs_command
 from docket_worker.settings import WorkerSettings
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(WorkerSettings)
-    except SettingsError as exc:
-        print(f"docket-worker: configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit(WorkerSettings, "docket-worker")
     from docket_core.server import serve
 
     serve("docket_worker.app:create_app", settings)

@@ -16,8 +16,8 @@ from types import FrameType
 
 import psycopg
 
+from docket_core.cli import settings_or_exit
 from docket_core.logging import configure_logging, redact_text
-from docket_core.settings import SettingsError, load_settings
 from docket_worker.backup.catalog import Backup, read_catalog
 from docket_worker.backup.errors import BackupError
 from docket_worker.backup.metrics import RunMetrics, report
@@ -35,11 +35,7 @@ Handler = Callable[[BackupSettings, argparse.Namespace], int]
 def run_command(command: str, args: argparse.Namespace) -> int:
     """Run ``command`` (run, prune, list, verify or restore) with settings from the environment."""
     label = command if command == "restore" else f"backup {command}"
-    try:
-        settings = load_settings(BackupSettings)
-    except SettingsError as exc:
-        print(f"docket-worker: configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit(BackupSettings, "docket-worker")
     if command != "list":
         configure_logging(settings.log_level, SERVICE_NAME)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

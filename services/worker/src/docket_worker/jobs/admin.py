@@ -8,7 +8,7 @@ import sys
 import psycopg
 from psycopg.rows import dict_row
 
-from docket_core.settings import SettingsError, load_settings
+from docket_core.cli import settings_or_exit
 from docket_worker.settings import WorkerSettings
 
 
@@ -22,11 +22,7 @@ def add_jobs_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def run_jobs_command(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(WorkerSettings)
-    except SettingsError as exc:
-        print(f"docket-worker: configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit(WorkerSettings, "docket-worker")
     if not settings.database_url:
         print("docket-worker: DATABASE_URL is not set", file=sys.stderr)
         return 2
