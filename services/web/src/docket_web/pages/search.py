@@ -1,0 +1,52 @@
+"""``/search``: full-text search over the user's ready documents, with highlighted snippets."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated
+
+from litestar import get
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
+from litestar.response import Template
+from markupsafe import Markup, escape
+
+from docket_web.server.api import Api
+from docket_web.server.render import AnyRequest, Pager, page, provide_api
+
+MAX_QUERY_CHARS = 200
+PAGE_SIZE = 10
+_MARK_OPEN, _MARK_CLOSE = "\x00mark-open\x00", "\x00mark-close\x00"
+
+
+def safe_snippet(snippet_html: str) -> Markup:
+    """The API's snippet with only its ``<mark>`` tags kept as HTML; everything else is escaped again.
+
+    The API already escapes the text; unescaping and escaping once more changes nothing for its output,
+    but means a snippet can never put any other markup on the page.
+    """
+    text = snippet_html.replace("\x00", "").replace("<mark>", _MARK_OPEN).replace("</mark>", _MARK_CLOSE)
+    safe = str(escape(html.unescape(text)))  # a NUL cannot come out of unescape: the markers stay ours
+    return Markup(safe.replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>"))  # noqa: S704
+
+
+@get("/search", dependencies={"api": Provide(provide_api)})
+async def search(
+    request: AnyRequest,
+    api: NamedDependency[Api],
+    q: Annotated[str, QueryParameter(max_length=MAX_QUERY_CHARS)] = "",
+    cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    back: Annotated[list[str] | None, QueryParameter(max_items=40)] = None,
+) -> Template:
+    """Search the user's ready documents; without a query, explain what search does."""
+    api.require_session()
+    query = q.strip()
+    hits: list[dict[str, object]] = []
+    pager = None
+    if query:
+        found = await api.get_json("/api/v1/search", {"q": query, "cursor": cursor, "limit": PAGE_SIZE})
+        hits = [
+            {**hit, "snippet": safe_snippet(str(hit.get("snippet_html") or ""))} for hit in found["items"]
+        ]
+        pager = Pager("/search", {"q": query}, cursor, back or [], found.get("next_cursor"))
+    return page(request, "search.html", q=query, hits=hits, pager=pager, searched=bool(query))

@@ -1,0 +1,192 @@
+"""``/upload``: one or more files, with or without JavaScript.
+
+With JavaScript each file is its own XHR (so each gets a progress bar), with the CSRF token in a header;
+its body is streamed to the API unchanged, never parsed or stored here. Without JavaScript the form posts
+every file at once with the token in a hidden field; Litestar's CSRF middleware must parse that form to
+find the token (it spools the files to temporary files), and each file is then streamed to the API in
+turn. Either way the answer names each file's outcome: uploaded, too large, wrong type or a duplicate
+(with a link to the document it duplicates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import msgspec
+from litestar import Response, Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.response import Template
+
+from docket_web.server.api import Api, problem_of, raise_for_status, retry_after_of
+from docket_web.server.errors import wait_phrase
+from docket_web.server.filters import filesize
+from docket_web.server.render import AnyRequest, page, provide_api
+from docket_web.settings import WebSettings
+
+CSRF_HEADER = "x-csrftoken"
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # the API allows the same slack for the multipart framing
+ACCEPTED_TYPES = "PDF, plain text, Markdown, HTML, CSV or JSON"
+
+
+class Outcome(msgspec.Struct, omit_defaults=True):
+    """What became of one uploaded file, for the page and for the script."""
+
+    filename: str
+    ok: bool
+    status: int
+    kind: str
+    message: str
+    document_id: str | None = None
+    document_url: str | None = None
+    document_status: str | None = None
+    title: str | None = None
+    existing_url: str | None = None
+
+
+def _megabytes(limit: int) -> str:
+    """``20 MB`` for whole megabytes, else as the pages show sizes (``195.3 KB``)."""
+    mib = 1024 * 1024
+    return f"{limit // mib} MB" if limit % mib == 0 else filesize(limit)
+
+
+def too_large(filename: str, limit: int) -> Outcome:
+    return Outcome(
+        filename, False, 413, "too-large", f"This file is larger than the {_megabytes(limit)} limit."
+    )
+
+
+def outcome_of(response: httpx.Response, filename: str, limit: int) -> Outcome:
+    """Turn the API's answer to one upload into an outcome; errors the page cannot explain are raised."""
+    status = response.status_code
+    if status == 201:
+        doc = response.json()
+        return Outcome(
+            str(doc.get("filename") or filename),
+            True,
+            201,
+            "uploaded",
+            "Uploaded.",
+            document_id=str(doc["id"]),
+            document_url=f"/documents/{doc['id']}",
+            document_status=str(doc["status"]),
+            title=str(doc.get("title") or filename),
+        )
+    problem = problem_of(response)
+    if status == 409 and problem.get("existing_id"):
+        existing = f"/documents/{problem['existing_id']}"
+        return Outcome(
+            filename, False, 409, "duplicate", "You have already uploaded this file.", existing_url=existing
+        )
+    if status == 413:
+        return too_large(filename, limit)
+    if status == 415:
+        return Outcome(
+            filename,
+            False,
+            415,
+            "wrong-type",
+            f"Docket cannot read this type of file. Upload {ACCEPTED_TYPES}.",
+        )
+    if status in (400, 422):
+        detail = str(problem.get("detail") or "The file could not be read.")
+        return Outcome(filename, False, status, "invalid", detail)
+    if status == 429:
+        wait = retry_after_of(response)
+        message = "Too many uploads just now. " + (
+            f"Try again in {wait_phrase(wait)}." if wait else "Try again soon."
+        )
+        return Outcome(filename, False, 429, "rate-limited", message)
+    raise_for_status(response)
+    return Outcome(filename, False, status, "error", "The upload failed.")  # pragma: no cover
+
+
+def _json(outcome: Outcome) -> Response[bytes]:
+    return Response(msgspec.json.encode(outcome), status_code=outcome.status, media_type="application/json")
+
+
+async def _upload_streamed(request: AnyRequest, api: Api, limit: int) -> Response[bytes]:
+    """The script's upload: one file, whose request body goes to the API as it arrives."""
+    declared = request.headers.get("content-length", "")
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return _json(Outcome("", False, 415, "invalid", "Send the file as multipart/form-data."))
+    if not declared.isdigit():
+        return _json(Outcome("", False, 411, "invalid", "The upload must state its length."))
+    if int(declared) > limit + MULTIPART_OVERHEAD_BYTES:
+        return _json(too_large("", limit))
+    response = await api.send_once(
+        "POST",
+        "/api/v1/documents",
+        content=request.stream(),
+        headers={"Content-Type": content_type, "Content-Length": declared},
+    )
+    return _json(outcome_of(response, "", limit))
+
+
+async def _upload_form(request: AnyRequest, api: Api, settings: WebSettings) -> Template:
+    """The form's upload (no script): each file of the parsed form, one after another."""
+    form = await request.form()
+    files = [item for item in form.getall("file") if isinstance(item, UploadFile) and item.filename]
+    try:
+        if not files:
+            return page(
+                request,
+                "upload.html",
+                status=400,
+                error="Choose one or more files to upload.",
+                **_limits(settings),
+            )
+        if len(files) > settings.upload_max_files:
+            error = f"Upload at most {settings.upload_max_files} files at a time."
+            return page(request, "upload.html", status=400, error=error, **_limits(settings))
+        outcomes = [await _send_file(api, upload, settings.max_upload_bytes) for upload in files]
+    finally:
+        for upload in files:
+            await upload.close()
+    return page(request, "upload.html", results=outcomes, **_limits(settings))
+
+
+async def _send_file(api: Api, upload: UploadFile, limit: int) -> Outcome:
+    upload.file.seek(0, 2)
+    size = upload.file.tell()
+    if size > limit:
+        return too_large(upload.filename, limit)
+
+    def fields() -> dict[str, Any]:
+        upload.file.seek(0)  # from the start again, should the call be retried with fresh tokens
+        return {"file": (upload.filename, upload.file, upload.content_type or "application/octet-stream")}
+
+    response = await api.send("POST", "/api/v1/documents", files=fields)
+    return outcome_of(response, upload.filename, limit)
+
+
+def _limits(settings: WebSettings) -> dict[str, Any]:
+    return {
+        "max_bytes": settings.max_upload_bytes,
+        "max_size": _megabytes(settings.max_upload_bytes),
+        "max_files": settings.upload_max_files,
+        "accepted": ACCEPTED_TYPES,
+    }
+
+
+def upload_router(settings: WebSettings) -> Router:
+    """The upload page and its form handler, with a body limit that fits UPLOAD_MAX_FILES files."""
+    form_limit = settings.upload_max_files * (settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
+
+    @get("/upload")
+    async def upload_page(request: AnyRequest, api: NamedDependency[Api]) -> Template:
+        """The upload form: pick or drop files."""
+        api.require_session()
+        return page(request, "upload.html", **_limits(settings))
+
+    @post("/upload", request_max_body_size=form_limit)
+    async def upload(request: AnyRequest, api: NamedDependency[Api]) -> Response[Any]:
+        """One streamed file from the script (JSON back), or the whole form without it (a page back)."""
+        api.require_session()
+        if request.headers.get(CSRF_HEADER):  # the script: the CSRF middleware left the body unread
+            return await _upload_streamed(request, api, settings.max_upload_bytes)
+        return await _upload_form(request, api, settings)
+
+    return Router("/", route_handlers=[upload_page, upload], dependencies={"api": Provide(provide_api)})

@@ -1,0 +1,51 @@
+"""The end user's address: X-Forwarded-For is believed only from TRUSTED_PROXIES (the ingress).
+
+The same rule as the API's (docket_api.server.client_ip); the web needs it on its own, since it passes
+the address it resolves on to the API, which trusts the web and so believes whatever it is told.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from litestar.types import Scope
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
+    """Parse CIDRs (or bare addresses) from settings."""
+    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+
+
+def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]) -> str:
+    """The first untrusted hop, reading X-Forwarded-For from the right, if the peer is a trusted proxy."""
+    peer = peer or "unknown"
+    if not forwarded_for or not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a garbled header from a trusted proxy: fall back to the proxy itself
+    return hops[0] if hops else peer
+
+
+def scope_client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str:
+    """The end user's address for this request (all X-Forwarded-For headers joined, as one list)."""
+    client = scope.get("client")
+    forwarded = ",".join(
+        value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
+    )
+    return client_ip(client[0] if client else None, forwarded, trusted)
