@@ -12,11 +12,11 @@ from docket_api.domain.auth.controllers import AuthController
 from docket_api.domain.auth.tokens import TokenCodec
 from docket_api.domain.documents.controllers import DocumentController
 from docket_api.domain.search.controllers import SearchController
-from docket_api.server.client_ip import parse_networks
 from docket_api.server.gate import GateMiddleware
 from docket_api.server.lifespan import check_database, check_redis, make_lifespan
 from docket_api.server.openapi import RATE_LIMIT_HEADERS, openapi_config
 from docket_api.settings import ApiSettings
+from docket_core.http.client_ip import parse_networks
 from docket_core.http.plugin import ServicePlugin, wrap_asgi
 from docket_core.http.security_headers import API_CSP, DOCS_CSP
 from docket_core.lifecycle import Lifecycle

@@ -14,6 +14,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp
 
+from docket_core.http.client_ip import parse_networks
 from docket_core.http.plugin import ServicePlugin, wrap_asgi
 from docket_core.lifecycle import Lifecycle
 from docket_core.logging import configure_logging
@@ -27,7 +28,6 @@ from docket_web.pages.live import status_events
 from docket_web.pages.search import search
 from docket_web.pages.uploads import CSRF_HEADER, upload_router
 from docket_web.server.assets import AssetManifest, static_asset
-from docket_web.server.client_ip import parse_networks
 from docket_web.server.errors import EXCEPTION_HANDLERS
 from docket_web.server.filters import FILTERS, TESTS
 from docket_web.server.sessions import SessionStore

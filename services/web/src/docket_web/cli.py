@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from docket_core.settings import SettingsError, load_settings
+from docket_core.cli import settings_or_exit
 from docket_web.settings import WebSettings
 
 
@@ -14,11 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve HTTP until SIGTERM")
     parser.parse_args(argv)
-    try:
-        settings = load_settings(WebSettings)
-    except SettingsError as exc:
-        print(f"docket-web: configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit(WebSettings, "docket-web")
     from docket_core.server import serve
 
     serve("docket_web.app:create_app", settings)

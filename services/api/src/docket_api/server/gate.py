@@ -12,9 +12,9 @@ from redis.exceptions import RedisError
 from docket_api.domain.auth.deps import PRINCIPAL_SCOPE_KEY
 from docket_api.domain.auth.service import REVOKED_ACCESS_PREFIX
 from docket_api.domain.auth.tokens import InvalidTokenError, Principal, TokenCodec
-from docket_api.server.client_ip import Network, client_ip
 from docket_api.server.ratelimit import RateLimiter, Verdict
 from docket_api.settings import ApiSettings
+from docket_core.http.client_ip import Network, scope_client_ip
 from docket_core.http.observe import PROBE_PATHS
 from docket_core.http.problems import problem_response
 from docket_core.metrics import RATE_LIMIT_REJECTIONS, RATE_LIMITER_ERRORS
@@ -46,11 +46,8 @@ class GateMiddleware:
         if scope["type"] != ScopeType.HTTP or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
-        client = scope.get("client")
-        peer = client[0] if client else None
-        address = client_ip(peer, headers.get(b"x-forwarded-for", b"").decode("latin-1"), self.trusted)
-        principal = self._principal(headers.get(b"authorization"))
+        address = scope_client_ip(scope, self.trusted)
+        principal = self._principal(_header(scope, b"authorization"))
         scope[CLIENT_IP_SCOPE_KEY] = address  # type: ignore[literal-required]
 
         verdict = await self._check_limit(scope, address, principal)
@@ -119,5 +116,8 @@ class GateMiddleware:
         await response.to_asgi_response(None, request)(scope, receive, send)
 
 
-def _headers(scope: Scope) -> dict[bytes, bytes]:
-    return dict(scope["headers"])
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None

@@ -11,8 +11,8 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
+from docket_core.http.client_ip import Network, scope_client_ip
 from docket_web.server.api import Api
-from docket_web.server.client_ip import Network, scope_client_ip
 from docket_web.server.sessions import Session, SessionStore
 
 AnyRequest = Request[Any, Any, Any]

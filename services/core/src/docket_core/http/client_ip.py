@@ -1,9 +1,15 @@
-"""Resolve the real client address, trusting X-Forwarded-For only from TRUSTED_PROXIES."""
+"""The end user's address: X-Forwarded-For is believed only from TRUSTED_PROXIES.
+
+The API trusts the ingress and the web service; the web trusts the ingress and passes the address it
+resolves on to the API. Without this a client could spoof its rate-limit bucket.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+
+from litestar.types import Scope
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -34,3 +40,12 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[Networ
             except ValueError:
                 return peer  # a garbled header from a trusted proxy: fall back to the proxy itself
     return hops[0] if hops else peer
+
+
+def scope_client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str:
+    """The end user's address for this request (all X-Forwarded-For headers joined, as one list)."""
+    client = scope.get("client")
+    forwarded = ",".join(
+        value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
+    )
+    return client_ip(client[0] if client else None, forwarded, trusted)
