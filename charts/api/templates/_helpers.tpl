@@ -533,6 +533,10 @@ metadata:
     nginx.ingress.kubernetes.io/ssl-redirect: "true"
     nginx.ingress.kubernetes.io/force-ssl-redirect: "true"
     nginx.ingress.kubernetes.io/proxy-body-size: {{ include "docket.ingressMaxBody" . | quote }}
+    {{- /* uploads stream through to the service, and event streams (SSE) flow without buffering */}}
+    nginx.ingress.kubernetes.io/proxy-request-buffering: "off"
+    nginx.ingress.kubernetes.io/proxy-buffering: "off"
+    nginx.ingress.kubernetes.io/proxy-read-timeout: "3600"
     {{- if $rl.enabled }}
     nginx.ingress.kubernetes.io/limit-rps: {{ $rl.requestsPerSecond | quote }}
     nginx.ingress.kubernetes.io/limit-burst-multiplier: {{ $rl.burstMultiplier | quote }}
