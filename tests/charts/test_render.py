@@ -134,7 +134,7 @@ def test_nginx_ingress_redirects_and_limits_the_api_harder_than_the_web(renderer
     # the edge accepts what the services accept: MAX_UPLOAD_BYTES plus 64 KiB of multipart framing,
     # UPLOAD_MAX_FILES times over for the web's upload form
     assert api[prefix + "proxy-body-size"] == str(20971520 + 65536)
-    assert web[prefix + "proxy-body-size"] == str(20 * (20971520 + 65536))
+    assert web[prefix + "proxy-body-size"] == str(10 * (20971520 + 65536))
     for key in ("limit-rps", "limit-burst-multiplier", "limit-connections"):
         assert int(api[prefix + key]) < int(web[prefix + key]), f"the API's {key} must be stricter"
     assert not rendered.of_kind("Middleware")
@@ -167,7 +167,7 @@ def test_traefik_ingress_uses_middlewares_that_exist(renderer: Renderer) -> None
         assert spec["redirectScheme"] == {"scheme": "https", "permanent": True}
         assert spec["headers"]["stsSeconds"] >= 31536000
         assert spec["headers"]["stsIncludeSubdomains"] is True
-        files = 20 if name == "docket-web" else 1
+        files = 10 if name == "docket-web" else 1
         assert spec["buffering"]["maxRequestBodyBytes"] == files * (20971520 + 65536)
         limits[name] = (
             spec["rateLimit"]["average"],
