@@ -130,7 +130,7 @@ def test_bad_tokens_are_all_401(api: httpx.Client) -> None:
             {**claims, "iss": "evil"}, TEST_SECRET, algorithm="HS256", headers={"kid": kid}
         ),
         "wrong key": jwt.encode(claims, "x" * 40, algorithm="HS256", headers={"kid": kid}),
-        "HS512": jwt.encode(claims, TEST_SECRET, algorithm="HS512", headers={"kid": kid}),
+        "HS512": jwt.encode(claims, TEST_SECRET * 2, algorithm="HS512", headers={"kid": kid}),
         "missing jti": jwt.encode(
             {k: v for k, v in claims.items() if k != "jti"},
             TEST_SECRET,
@@ -166,7 +166,10 @@ def test_key_rotation_accepts_previous_key_until_it_is_dropped(serve_api: Callab
 def test_codec_rejects_a_token_signed_with_an_rs_public_key_as_hmac_secret() -> None:
     codec = _codec()
     forged = jwt.encode(
-        {"sub": "x"}, "public-key-pem-used-as-secret", algorithm="HS256", headers={"kid": "other"}
+        {"sub": "x"},
+        "public-key-pem-used-as-a-shared-secret-0123456789",
+        algorithm="HS256",
+        headers={"kid": "other"},
     )
     with pytest.raises(InvalidTokenError, match="unknown signing key"):
         codec.verify(forged)
