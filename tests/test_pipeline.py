@@ -310,3 +310,20 @@ def test_worker_exports_job_metrics_and_answers_its_probes(api: httpx.Client, wo
     assert samples[("docket_job_duration_seconds_count", (("kind", "process_document"),))] == 3
     assert ("docket_jobs_queue_depth", ()) in samples
     assert ("docket_jobs_oldest_pending_seconds", ()) in samples
+
+
+def test_delete_removes_the_row_at_once_and_the_worker_purges_the_bytes(
+    api: httpx.Client, worker: StartWorker, clean_db: str
+) -> None:
+    doc_id = _upload(api, "gone.txt", b"bytes that must not outlive their document " * 20000)
+    with worker():
+        _wait_final(api, [doc_id])
+        assert api.delete(f"/api/v1/documents/{doc_id}").status_code == 204
+        assert api.get(f"/api/v1/documents/{doc_id}").status_code == 404
+
+        def blobs_left() -> int:
+            with psycopg.connect(clean_db) as conn:
+                return int(conn.execute("SELECT count(*) FROM document_blob_chunks").fetchone()[0])  # type: ignore[index]
+
+        _wait_for(lambda: blobs_left() == 0)
+    assert _search_ids(api, "outlive") == []
