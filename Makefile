@@ -128,3 +128,25 @@ charts-test: install checkov-env ## render, lint, validate and checkov the Helm 
 
 charts-docs: install ## regenerate the charts' values.schema.json, README parameter tables and shared _helpers.tpl
 	$(PY) charts/tools/chartgen.py
+
+# ---- benchmarks (bench/) -------------------------------------------------------------------------------
+# `make bench` starts embedded PostgreSQL and Redis and Docket's real services under their production
+# server settings, seeds 10,000 documents, and measures them against a bare reference app, pgbench and
+# granian (see bench/README.md). ONLY picks sections (read,server,search,memory,upload,worker,backup,images);
+# DURATION is the seconds of each load run; ROUNDS the alternated rounds (>= 3); WORKERS the API's server
+# processes; BACKUP_MB the blobs added before the backup section. Figures: stdout and bench/results/.
+# wrk comes from apt when missing; granian is installed into a scratch directory, never into the pins.
+ONLY ?=
+DURATION ?= 10
+ROUNDS ?= 3
+BENCH_WORKERS ?= $(or $(WORKERS),1)
+BACKUP_MB ?= 256
+BENCH_ARGS ?=
+
+.PHONY: bench
+
+bench: install ## benchmarks vs a bare app, pgbench and granian: ONLY=read,worker DURATION=10 (bench/README.md)
+	@command -v wrk >/dev/null || { echo "bench: installing wrk from apt"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(PY) -m bench.run --only "$(ONLY)" --duration $(DURATION) --rounds $(ROUNDS) --workers $(BENCH_WORKERS) \
+	  --backup-mb $(BACKUP_MB) --image-tag $(IMAGE_TAG) $(BENCH_ARGS)

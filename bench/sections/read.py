@@ -1,0 +1,175 @@
+"""1-2. The read path: Docket's authenticated list vs the bare reference app vs pgbench, alternated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from bench import pgbench, wrk
+from bench.context import Context
+from bench.procs import Monitor, Proc
+from bench.reference.app import LIST_SQL
+from bench.report import Section
+from bench.stats import alternate, median, ratio
+from bench.wrk import LoadResult, Target
+
+LIMIT = 50
+DOCKET_PATH = f"/api/v1/documents?limit={LIMIT}"
+
+
+def docket_targets(ctx: Context) -> list[Target]:
+    return [Target(DOCKET_PATH, {"Authorization": f"Bearer {token}"}) for token in ctx.tokens]
+
+
+def reference_targets(ctx: Context) -> list[Target]:
+    return [Target(f"/documents?owner={user.id}&limit={LIMIT}") for user in ctx.readers]
+
+
+def pgbench_scripts(ctx: Context) -> list[str]:
+    # the statement Docket sends (limit + 1 rows, to know whether there is a next page)
+    return [LIST_SQL.replace("%s", f"'{user.id}'", 1).replace("%s", str(LIMIT + 1)) for user in ctx.readers]
+
+
+def same_answer(ctx: Context, docket: Proc, reference: Proc) -> None:
+    """Both apps return the same page for the same user, or the comparison would mean nothing."""
+    ours = httpx.get(
+        docket.url(DOCKET_PATH), headers={"Authorization": f"Bearer {ctx.tokens[0]}"}, timeout=10
+    )
+    theirs = httpx.get(reference.url(f"/documents?owner={ctx.readers[0].id}&limit={LIMIT}"), timeout=10)
+    ours.raise_for_status()
+    theirs.raise_for_status()
+    if ours.json() != theirs.json() or len(ours.json()["items"]) != LIMIT:
+        raise RuntimeError("Docket and the reference app answer the list query differently")
+
+
+def measured(
+    ctx: Context, load: Callable[[], LoadResult], groups: dict[str, int]
+) -> Callable[[], dict[str, Any]]:
+    """A contender: one load run with the CPU and memory of each process group beside it."""
+
+    def measure() -> dict[str, Any]:
+        with Monitor(groups) as monitor:
+            result = load()
+        usage = {
+            name: {
+                "cpu_cores": u.cpu_seconds / monitor.seconds,
+                "cpu_seconds": u.cpu_seconds,
+                "peak_rss_mb": u.peak_rss_mb,
+            }
+            for name, u in monitor.usage.items()
+        }
+        usage["client"] = {
+            "cpu_cores": result.client_cpu_seconds / monitor.seconds,
+            "cpu_seconds": result.client_cpu_seconds,
+            "peak_rss_mb": 0.0,
+        }
+        return {"load": result, "usage": usage}
+
+    return measure
+
+
+def http_load(
+    ctx: Context, proc: Proc, targets: list[Target], connections: int, seconds: float
+) -> LoadResult:
+    opts = ctx.options
+    return wrk.run(proc.url(), targets, connections=connections, threads=opts.threads, seconds=seconds)
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    loads: list[LoadResult] = [run["load"] for run in runs]
+    groups = runs[0]["usage"].keys()
+    return {
+        "rps": median([x.rps for x in loads]),
+        "p50_ms": median([x.p50_ms for x in loads]),
+        "p99_ms": median([x.p99_ms for x in loads]),
+        "errors": sum(x.failed for x in loads),
+        "requests": sum(x.requests for x in loads),
+        "rounds": [vars(x) for x in loads],
+        "cpu_cores": {g: median([run["usage"][g]["cpu_cores"] for run in runs]) for g in groups},
+        # CPU per request is steadier than req/s on a shared machine: other tenants slow us, not it
+        "server_cpu_ms_per_request": median(
+            [
+                1000 * run["usage"].get("server", {}).get("cpu_seconds", 0.0) / max(run["load"].requests, 1)
+                for run in runs
+            ]
+        ),
+        "peak_rss_mb": {g: max(run["usage"][g]["peak_rss_mb"] for run in runs) for g in groups},
+    }
+
+
+def run(ctx: Context) -> Section:
+    section = Section("read")
+    opts, stack = ctx.options, ctx.stack
+    docket = stack.start_api(workers=opts.workers)
+    reference = stack.start_reference(workers=opts.workers)
+    try:
+        same_answer(ctx, docket, reference)
+        databases = {"postgres": stack.postmaster_pid, "redis": stack.redis_pid}
+        assert stack.pg is not None
+        pg_bin, pg_port = stack.pg.bin, stack.pg.port
+        conns, seconds = opts.connections, opts.duration
+        contenders = {
+            "docket": measured(
+                ctx,
+                lambda: http_load(ctx, docket, docket_targets(ctx), conns, seconds),
+                {"server": docket.pid, **databases},
+            ),
+            "reference": measured(
+                ctx,
+                lambda: http_load(ctx, reference, reference_targets(ctx), conns, seconds),
+                {"server": reference.pid, **databases},
+            ),
+            "pgbench": measured(
+                ctx,
+                lambda: pgbench.run(
+                    pg_bin,
+                    pg_port,
+                    pgbench_scripts(ctx),
+                    clients=conns,
+                    threads=opts.threads,
+                    seconds=seconds,
+                ),
+                databases,
+            ),
+        }
+        http_load(ctx, docket, docket_targets(ctx), conns, opts.warmup)
+        http_load(ctx, reference, reference_targets(ctx), conns, opts.warmup)
+        results = {name: summarise(runs) for name, runs in alternate(contenders, opts.rounds).items()}
+    finally:
+        stack.stop(reference)
+        stack.stop(docket)
+    ours, bare, ceiling = results["docket"], results["reference"], results["pgbench"]
+    ctx.rss["api_under_read_load_mb"] = ours["peak_rss_mb"]["server"]
+    section.data = {"connections": opts.connections, "workers": opts.workers, **results}
+    section.add(
+        "docket req/s", ours["rps"], "req/s", note=f"{opts.connections} conns, median of {opts.rounds}"
+    )
+    section.add("docket p50", ours["p50_ms"], "ms")
+    section.check("docket p99", ours["p99_ms"], "ms", 50, at_most=True)
+    section.check("docket errors", ours["errors"], "", 0, at_most=True)
+    section.add("reference req/s", bare["rps"], "req/s", note="bare Litestar+msgspec+psycopg-pool")
+    section.add("reference p99", bare["p99_ms"], "ms")
+    section.add("pgbench tps", ceiling["rps"], "tx/s", note="same query, database ceiling")
+    section.add("pgbench p99", ceiling["p99_ms"], "ms")
+    section.check("docket / reference", ratio(ours["rps"], bare["rps"]), "x", 0.70, at_most=False)
+    section.add("docket / pgbench", ratio(ours["rps"], ceiling["rps"]), "x")
+    cost, bare_cost = ours["server_cpu_ms_per_request"], bare["server_cpu_ms_per_request"]
+    section.add("docket server CPU per request", cost, "ms")
+    section.add("reference server CPU per request", bare_cost, "ms")
+    section.add(
+        "docket / reference by CPU per request",
+        ratio(bare_cost, cost),
+        "x",
+        note="noise-robust form of the req/s ratio",
+    )
+    cpu = ours["cpu_cores"]
+    section.add(
+        "docket CPU split",
+        " ".join(f"{name}={value:.2f}" for name, value in cpu.items()),
+        "cores",
+        note="wrk is 'client'; 2 cores in all",
+    )
+    section.add("docket API peak RSS under load", ours["peak_rss_mb"]["server"], "MB")
+    return section
