@@ -327,3 +327,21 @@ def test_delete_removes_the_row_at_once_and_the_worker_purges_the_bytes(
 
         _wait_for(lambda: blobs_left() == 0)
     assert _search_ids(api, "outlive") == []
+
+
+def test_search_pages_through_every_hit_once(api: httpx.Client, worker: StartWorker) -> None:
+    ids = [_upload(api, f"p{i}.txt", f"paged {i} pelican".encode()) for i in range(5)]
+    with worker():
+        _wait_final(api, ids)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"q": "pelican", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/api/v1/search", params=params).json()
+        assert len(page["items"]) <= 2
+        assert all("<mark>pelican</mark>" in hit["snippet_html"] for hit in page["items"])
+        seen += [hit["id"] for hit in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids)

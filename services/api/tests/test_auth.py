@@ -173,3 +173,13 @@ def test_codec_rejects_a_token_signed_with_an_rs_public_key_as_hmac_secret() -> 
     )
     with pytest.raises(InvalidTokenError, match="unknown signing key"):
         codec.verify(forged)
+
+
+def test_a_cached_verification_still_expires_with_the_token() -> None:
+    codec = _codec(ttl=1)
+    token = codec.issue("user-1")
+    assert codec.verify(token).user_id == "user-1"
+    assert codec.verify(token).user_id == "user-1"  # answered from the cache
+    time.sleep(1.1)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        codec.verify(token)

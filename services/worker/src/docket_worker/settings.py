@@ -9,7 +9,7 @@ class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
     """Every environment variable the worker reads (see docs/configuration.md)."""
 
     port: int = 9000
-    worker_concurrency: int = 4
+    worker_concurrency: int = 8
     worker_poll_interval_seconds: float = 2.0
     worker_lease_seconds: float = 30.0
     worker_extract_timeout_seconds: float = 60.0

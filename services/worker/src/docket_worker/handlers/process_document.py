@@ -71,13 +71,14 @@ async def process_document(ctx: JobContext) -> None:
         if extracted is not None:
             await conn.execute(
                 """
-                UPDATE documents SET
-                    status = 'ready', failure_reason = NULL, extracted_text = %(text)s,
-                    title = coalesce(%(title)s, title), page_count = %(pages)s, word_count = %(words)s,
-                    search = setweight(to_tsvector('english', coalesce(%(title)s, title)), 'A')
-                          || setweight(to_tsvector('english', left(%(text)s, %(indexed)s)), 'B'),
+                UPDATE documents d SET
+                    status = 'ready', failure_reason = NULL, extracted_text = t.text,
+                    title = coalesce(%(title)s, d.title), page_count = %(pages)s, word_count = %(words)s,
+                    search = setweight(to_tsvector('english', coalesce(%(title)s, d.title)), 'A')
+                          || setweight(to_tsvector('english', left(t.text, %(indexed)s)), 'B'),
                     updated_at = now()
-                WHERE id = %(id)s
+                FROM (SELECT %(text)s::text AS text) t  -- the text is sent once, not twice
+                WHERE d.id = %(id)s
                 """,
                 {
                     "id": document_id,

@@ -6,11 +6,13 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
 
 ALGORITHM = "HS256"
+VERIFIED_CACHE_SIZE = 10_000
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "iss", "aud", "jti"]
 
 
@@ -41,6 +43,7 @@ class TokenCodec:
         self._keys = {self._signing_kid: secret}
         if previous:
             self._keys[key_id(previous)] = previous
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -59,7 +62,23 @@ class TokenCodec:
         return jwt.encode(claims, self._signing_key, algorithm=ALGORITHM, headers={"kid": self._signing_kid})
 
     def verify(self, token: str) -> Principal:
-        """Decode and check ``token``; raise :class:`InvalidTokenError` for anything but a valid one."""
+        """Decode and check ``token``; raise :class:`InvalidTokenError` for anything but a valid one.
+
+        A token already verified is answered from a bounded cache until it expires: the signature
+        cannot change, and revocation is checked per request in Redis (the rate-limit script).
+        """
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.expires_at > time.time():
+                return cached
+            del self._verified[token]
+        principal = self._verify_signature(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        self._verified[token] = principal
+        return principal
+
+    def _verify_signature(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -65,7 +65,7 @@ class SearchController(Controller):
                           errors=[{"field": "q", "message": "must not be blank"}])  # fmt: skip
         offset = decode_offset(cursor)
         async with request.app.state.pool.connection() as conn:
-            rows = await search(conn, principal.user_id, query, limit + 1, offset)
+            rows = await search(conn, principal.user_id, query, limit, offset)
         items = [
             SearchHit(
                 id=str(row["id"]),
