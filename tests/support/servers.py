@@ -85,3 +85,17 @@ def _drain(proc: subprocess.Popen[bytes]) -> str:
 def cli(name: str) -> list[str]:
     """The console script of a workspace package, from the running interpreter's venv."""
     return [os.path.join(os.path.dirname(sys.executable), name)]
+
+
+def stop_and_read(proc: subprocess.Popen[bytes], timeout: float = 30) -> str:
+    """SIGTERM a service process, wait for it to exit, and return everything it printed."""
+    import pytest
+
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        pytest.fail(f"the service did not exit on SIGTERM:\n{out.decode(errors='replace')[-3000:]}")
+    return out.decode(errors="replace")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from embedded_services import free_port
-from servers import cli, service_process
+from servers import cli, service_process, stop_and_read
 
 JWT_SECRET = "logging-test-secret-that-is-long-enough-0123456789"
 PASSWORD = "correct-horse-logging-password"
@@ -110,14 +108,8 @@ def logged_session(make_database: Callable[[bool], str], redis_url: str) -> Logg
             for name, pair in (("first", first), ("second", second)):
                 session.secrets[f"{name}_access_token"] = pair["access_token"]
                 session.secrets[f"{name}_refresh_token"] = pair["refresh_token"]
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-            pytest.fail(f"the API did not exit on SIGTERM:\n{out.decode(errors='replace')[-3000:]}")
-    session.output = out.decode(errors="replace")
+        output = stop_and_read(proc)
+    session.output = output
     return session
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import signal
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from embedded_services import free_port
-from servers import cli, service_process
+from servers import cli, service_process, stop_and_read
 
 from docket_api.domain.auth.tokens import TokenCodec
 from docket_core.sentry import init_sentry
@@ -173,14 +171,8 @@ def sentry_run(collector: SentryCollector, redis_url: str) -> SentryRun:
             for probe in PROBES:
                 statuses[probe] = client.get(probe, headers=secret_headers).status_code
         # uvicorn exits cleanly on SIGTERM, and the sdk flushes its queue at interpreter exit
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-            pytest.fail(f"the API did not exit on SIGTERM:\n{out.decode(errors='replace')[-3000:]}")
-    return SentryRun(list(collector.envelopes), user_id, access_token, statuses, out.decode(errors="replace"))
+        output = stop_and_read(proc)
+    return SentryRun(list(collector.envelopes), user_id, access_token, statuses, output)
 
 
 def test_sentry_is_off_without_a_dsn() -> None:
