@@ -114,7 +114,7 @@ image-test: install images ## build the images (cached) and run the image tests 
 # checkov pins conflict with the kubernetes client, so it lives in its own venv under .tools/.
 CHECKOV_VENV := $(TOOLS)/checkov
 
-.PHONY: checkov-env charts-test charts-docs
+.PHONY: checkov-env charts-test charts-docs charts-deps
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -125,6 +125,9 @@ checkov-env: $(CHECKOV_VENV)/.installed ## install checkov into .tools/checkov f
 
 charts-test: install checkov-env ## render, lint, validate and checkov the Helm charts (tests/charts)
 	$(VENV)/bin/pytest tests/charts $(PYTEST_ARGS)
+
+charts-deps: install ## build each chart's file:// dependencies into charts/*/charts/ (offline, in dependency order)
+	$(PY) charts/tools/chartpack.py deps
 
 charts-docs: install ## regenerate the charts' values.schema.json, README parameter tables and shared _helpers.tpl
 	$(PY) charts/tools/chartgen.py

@@ -407,10 +407,16 @@ def migration() -> Schema:
     )
 
 
+def library_values() -> Schema:
+    """Helm gives every dependency a key in the values, the library chart too; it takes none but global."""
+    return obj({"global": free_object()}, desc="The common library chart takes no values.")
+
+
 def service_chart_schema(chart: str) -> Schema:
     config = {**COMMON_CONFIG, **CHART_CONFIG[chart]}
     props: dict[str, Schema] = {
         "global": global_values(),
+        "common": library_values(),
         "enabled": BOOL,
         "nameOverride": STRING,
         "fullnameOverride": STRING,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import chartpack
 import helm_python as helm
 import jsonschema
 import kubernetes_validate.utils as kv
@@ -25,6 +26,8 @@ CHARTS = ROOT / "charts"
 K8S = ROOT / "k8s"
 SERVICE_CHARTS = ("api", "web", "worker")
 ALL_CHARTS = (*SERVICE_CHARTS, "docket")
+LIBRARY_CHARTS = ("common",)
+PACKAGED_CHARTS = (*LIBRARY_CHARTS, *ALL_CHARTS)
 NAMESPACE = "docket"
 RELEASE = "docket"
 KUBE_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
@@ -232,12 +235,12 @@ class Rendered:
 
 
 def prepare_charts(destination: Path) -> Path:
-    """Copy the charts and build the umbrella's dependencies (file://, no network) into ``destination``."""
-    for chart in ALL_CHARTS:
+    """Copy the charts and build their file:// dependencies (no network) into ``destination``."""
+    for chart in PACKAGED_CHARTS:
         shutil.copytree(
             CHARTS / chart, destination / chart, ignore=shutil.ignore_patterns("charts", "Chart.lock")
         )
-    helm.dependency_update(destination / "docket")
+    chartpack.build_dependencies(destination)
     return destination
 
 

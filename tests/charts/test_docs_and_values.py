@@ -4,13 +4,14 @@ the services' environment variables, and the READMEs say what operators must kno
 from __future__ import annotations
 
 import re
+import subprocess
 from typing import Any
 
 import chartgen
 import msgspec
 import pytest
 import yaml
-from chartlib import ALL_CHARTS, CHARTS, ROOT, SERVICE_CHARTS
+from chartlib import ALL_CHARTS, CHARTS, PACKAGED_CHARTS, ROOT, SERVICE_CHARTS
 
 SHARED_VALUE_NAMES = (
     "image",
@@ -87,14 +88,22 @@ def test_service_charts_use_the_shared_value_names(chart: str) -> None:
 
 
 def test_charts_agree_on_versions() -> None:
-    metadata = {chart: yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text()) for chart in ALL_CHARTS}
+    metadata = {
+        chart: yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text()) for chart in PACKAGED_CHARTS
+    }
+    assert len({m["version"] for m in metadata.values()}) == 1
     assert len({m["appVersion"] for m in metadata.values()}) == 1
+    assert metadata["common"]["type"] == "library"
     dependencies = {d["name"]: d for d in metadata["docket"]["dependencies"]}
     assert set(dependencies) == set(SERVICE_CHARTS)
     for chart, dependency in dependencies.items():
         assert dependency["repository"] == f"file://../{chart}"
         assert dependency["version"] == metadata[chart]["version"]
         assert dependency["condition"] == f"{chart}.enabled"
+    for chart in SERVICE_CHARTS:
+        assert metadata[chart]["dependencies"] == [
+            {"name": "common", "version": metadata["common"]["version"], "repository": "file://../common"}
+        ], f"{chart} must take its shared templates from the library chart"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,11 +283,11 @@ def test_dashboard_queries_docket_metrics() -> None:
     assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
 
 
-def test_vendored_dependencies_stay_out_of_git() -> None:
-    ignored = (CHARTS / "docket" / ".gitignore").read_text().split()
-    assert "charts/" in ignored
-    assert "Chart.lock" in ignored
-    for chart in ALL_CHARTS:
+def test_built_dependencies_stay_out_of_git() -> None:
+    for chart in PACKAGED_CHARTS:
+        for built in (f"charts/{chart}/charts/common-0.1.0.tgz", f"charts/{chart}/Chart.lock"):
+            ignored = subprocess.run(["git", "check-ignore", "-q", built], cwd=ROOT, check=False)
+            assert ignored.returncode == 0, f"{built} is not ignored by git"
         assert "charts/" not in (CHARTS / chart / ".helmignore").read_text().split(), (
             "helm package needs charts/"
         )

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import helm_commands
 import jsonschema
 import pytest
 import yaml
@@ -97,6 +98,26 @@ def test_manifests_charts_and_values_files_exist() -> None:
                         assert (ROOT / item).is_file(), item
         for release in document.get("deploy", {}).get("helm", {}).get("releases", []):
             assert (ROOT / release["chartPath"] / "Chart.yaml").is_file()
+
+
+def test_deploy_hooks_and_skaffolds_own_dependency_build_make_the_umbrella_installable(
+    tmp_path: Path,
+) -> None:
+    """On a fresh copy (no built dependencies), the hooks then `helm dep build charts/docket` suffice."""
+    app = next(doc for doc in DOCUMENTS if doc["metadata"]["name"] == "docket")
+    hooks = [hook["host"]["command"] for hook in app["deploy"]["helm"]["hooks"]["before"]]
+    shutil.copytree(
+        ROOT / "charts", tmp_path / "charts", ignore=shutil.ignore_patterns("charts", "Chart.lock")
+    )
+    for command in hooks:
+        helm_commands.run(command, tmp_path)
+    release = app["deploy"]["helm"]["releases"][0]
+    helm_commands.run(["helm", "dep", "build", release["chartPath"]], tmp_path)
+    manifest = helm_commands.run(
+        ["helm", "install", release["name"], release["chartPath"], "-n", release["namespace"]], tmp_path
+    )
+    kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in yaml.safe_load_all(manifest or "") if doc}
+    assert {("Deployment", f"docket-{name}") for name in ("api", "web", "worker")} <= kinds
 
 
 @pytest.mark.parametrize("profile", ["dev", "ci", "prod"])
