@@ -129,7 +129,7 @@ charts-test: install checkov-env ## render, lint, validate and checkov the Helm 
 charts-deps: install ## build each chart's file:// dependencies into charts/*/charts/ (offline, in dependency order)
 	$(PY) charts/tools/chartpack.py deps
 
-charts-docs: install ## regenerate the charts' values.schema.json, README parameter tables and shared _helpers.tpl
+charts-docs: install ## regenerate the charts' values.schema.json and README parameter tables
 	$(PY) charts/tools/chartgen.py
 
 # ---- benchmarks (bench/) -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Generate what the Docket charts share, so it is written once: the JSON schemas, the README
-parameter tables and the common ``_helpers.tpl``.
+"""Generate what the Docket charts share, so it is written once: the JSON schemas and the README
+parameter tables.
 
     python charts/tools/chartgen.py          # rewrite the generated files
     python charts/tools/chartgen.py --check  # exit 1 if any generated file is stale (the tests run this)
@@ -10,9 +10,6 @@ parameter tables and the common ``_helpers.tpl``.
   message naming it.
 * ``README.md`` of every chart carries a parameter table between the ``<!-- parameters:start -->`` and
   ``<!-- parameters:end -->`` markers, built from the comment above each key of ``values.yaml``.
-* ``charts/api/templates/_helpers.tpl`` is the source of the shared template code; web and worker get
-  byte-identical copies (Helm keeps one template namespace per release, so in the umbrella chart the
-  three copies must agree).
 """
 
 from __future__ import annotations
@@ -30,7 +27,6 @@ import yaml
 CHARTS = Path(__file__).resolve().parents[1]
 SERVICE_CHARTS = ("api", "web", "worker")
 ALL_CHARTS = (*SERVICE_CHARTS, "docket")
-HELPERS_SOURCE = CHARTS / "api" / "templates" / "_helpers.tpl"
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 
 Schema = dict[str, Any]
@@ -674,12 +670,9 @@ def readme_with_table(chart: str) -> str:
 def generated_files() -> dict[Path, str]:
     """Every generated file and the content it should have."""
     files: dict[Path, str] = {}
-    helpers = HELPERS_SOURCE.read_text()
     for chart in ALL_CHARTS:
         files[CHARTS / chart / "values.schema.json"] = json.dumps(schema_for(chart), indent=2) + "\n"
         files[CHARTS / chart / "README.md"] = readme_with_table(chart)
-    for chart in SERVICE_CHARTS:
-        files[CHARTS / chart / "templates" / "_helpers.tpl"] = helpers
     return files
 
 

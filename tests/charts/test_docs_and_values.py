@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import chartgen
 import msgspec
 import pytest
 import yaml
-from chartlib import ALL_CHARTS, CHARTS, PACKAGED_CHARTS, ROOT, SERVICE_CHARTS
+from chartlib import ALL_CHARTS, CHARTS, LIBRARY_CHARTS, PACKAGED_CHARTS, ROOT, SERVICE_CHARTS
 
 SHARED_VALUE_NAMES = (
     "image",
@@ -47,22 +48,50 @@ def test_generated_files_are_current() -> None:
     assert not stale, f"run `make charts-docs`: stale {[str(p.relative_to(ROOT)) for p in stale]}"
 
 
-def test_service_charts_share_one_helpers_file() -> None:
-    texts = {chart: (CHARTS / chart / "templates" / "_helpers.tpl").read_text() for chart in SERVICE_CHARTS}
-    assert len(set(texts.values())) == 1, "charts/*/templates/_helpers.tpl differ"
-    defined = re.findall(r'define "([^"]+)"', texts["api"])
-    assert all(name.startswith("docket.") for name in defined)
-    other = [
-        name
-        for chart in ALL_CHARTS
-        for path in (CHARTS / chart / "templates").glob("*")
-        if path.name != "_helpers.tpl"
-        for name in re.findall(r'define "([^"]+)"', path.read_text())
-    ]
-    assert not [name for name in other if name.startswith("docket.")], (
-        "chart-specific templates need their own prefix"
-    )
-    assert len(other) == len(set(other)), f"template names defined twice: {other}"
+DEFINED = re.compile(r'define "([^"]+)"')
+INCLUDED = re.compile(r'(?:include|template) "([^"]+)"')
+
+
+def _templates(chart: str) -> list[Path]:
+    return sorted((CHARTS / chart / "templates").glob("*"))
+
+
+def test_shared_templates_are_defined_once_in_the_library_chart() -> None:
+    library = [name for path in _templates("common") for name in DEFINED.findall(path.read_text())]
+    assert library, "charts/common defines no templates"
+    assert all(name.startswith("docket.") for name in library)
+    assert len(library) == len(set(library)), f"defined twice in charts/common: {library}"
+    assert all(path.name.startswith("_") for path in _templates("common")), "a library only defines"
+    own = {
+        chart: [n for p in _templates(chart) for n in DEFINED.findall(p.read_text())] for chart in ALL_CHARTS
+    }
+    for chart, names in own.items():
+        prefix = "umbrella." if chart == "docket" else f"{chart}."
+        assert all(name.startswith(prefix) for name in names), (
+            f"{chart} defines {names}: use the prefix {prefix}"
+        )
+    everything = library + [name for names in own.values() for name in names]
+    assert len(everything) == len(set(everything)), "one template namespace per release: a name defined twice"
+
+
+@pytest.mark.parametrize("chart", SERVICE_CHARTS)
+def test_service_charts_carry_no_copied_helpers(chart: str) -> None:
+    helpers = CHARTS / chart / "templates" / "_helpers.tpl"
+    assert not helpers.exists() or len(helpers.read_text().splitlines()) <= 60
+    library = {path.name: path.read_text() for path in _templates("common")}
+    for path in _templates(chart):
+        assert path.read_text() not in library.values(), f"{path} is a copy of a library file"
+
+
+def test_every_included_template_is_defined() -> None:
+    charts = (*LIBRARY_CHARTS, *ALL_CHARTS)
+    defined = {
+        name for chart in charts for path in _templates(chart) for name in DEFINED.findall(path.read_text())
+    }
+    for chart in charts:
+        for path in _templates(chart):
+            missing = set(INCLUDED.findall(path.read_text())) - defined
+            assert not missing, f"{path.relative_to(CHARTS)} includes undefined {sorted(missing)}"
 
 
 @pytest.mark.parametrize("chart", ALL_CHARTS)
