@@ -532,6 +532,7 @@ def umbrella_schema() -> Schema:
     schema = obj(
         {
             "global": global_values(),
+            "common": library_values(),
             "api": enabled_only,
             "web": enabled_only,
             "worker": enabled_only,

@@ -123,16 +123,16 @@ def test_charts_agree_on_versions() -> None:
     assert len({m["version"] for m in metadata.values()}) == 1
     assert len({m["appVersion"] for m in metadata.values()}) == 1
     assert metadata["common"]["type"] == "library"
+    library = {"name": "common", "version": metadata["common"]["version"], "repository": "file://../common"}
     dependencies = {d["name"]: d for d in metadata["docket"]["dependencies"]}
-    assert set(dependencies) == set(SERVICE_CHARTS)
+    assert set(dependencies) == {"common", *SERVICE_CHARTS}
+    assert dependencies.pop("common") == library
     for chart, dependency in dependencies.items():
         assert dependency["repository"] == f"file://../{chart}"
         assert dependency["version"] == metadata[chart]["version"]
         assert dependency["condition"] == f"{chart}.enabled"
     for chart in SERVICE_CHARTS:
-        assert metadata[chart]["dependencies"] == [
-            {"name": "common", "version": metadata["common"]["version"], "repository": "file://../common"}
-        ], f"{chart} must take its shared templates from the library chart"
+        assert metadata[chart]["dependencies"] == [library], f"{chart} takes its shared templates from common"
 
 
 # ---------------------------------------------------------------------------------------------

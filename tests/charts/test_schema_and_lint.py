@@ -90,6 +90,7 @@ BAD_VALUES: list[tuple[str, dict[str, Any], str]] = [
     ("docket", {"monitoring": {"prometheusRule": {"enable": True}}}, "enable"),
     ("docket", {"monitoring": {"prometheusRule": {"thresholds": {"errorRatio": 5}}}}, "errorRatio"),
     ("docket", {"api": {"replicas": 3}}, "replicas"),
+    ("docket", {"common": {"image": {"tag": "1"}}}, "image"),
     ("docket", {"worker": {"backup": {"schedule": "nightly"}}}, "/backup/schedule"),
 ]
 

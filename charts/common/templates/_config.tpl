@@ -36,7 +36,7 @@ Empty values are left out so the service falls back to its documented default.
 {{- $_ := set $config "RELEASE" (include "docket.imageTag" .) -}}
 {{- end -}}
 {{- if and (hasKey $config "API_URL") (not $config.API_URL) -}}
-{{- $api := ternary (.Release.Name | trunc 63 | trimSuffix "-") (printf "%s-api" .Release.Name | trunc 63 | trimSuffix "-") (contains "api" .Release.Name) -}}
+{{- $api := include "docket.releaseQualifiedName" (dict "ctx" . "name" "api") -}}
 {{- $_ := set $config "API_URL" (printf "http://%s:8000" $api) -}}
 {{- end -}}
 {{- range $key := keys $config | sortAlpha }}

@@ -10,12 +10,20 @@
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- include "docket.releaseQualifiedName" (dict "ctx" . "name" (default .Chart.Name .Values.nameOverride)) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+"<release>-<name>", or the release name alone when it already contains <name>: the name a Docket chart
+gives its objects, so the umbrella and the web can name another chart's objects. Takes
+(dict "ctx" $ "name" "api").
+*/}}
+{{- define "docket.releaseQualifiedName" -}}
+{{- if contains .name .ctx.Release.Name -}}
+{{- .ctx.Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .ctx.Release.Name .name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
