@@ -38,6 +38,18 @@
 {{- .Values.networkPolicy.ingressControllerNamespace | default (ternary "traefik" "ingress-nginx" (eq (include "docket.ingressController" .) "traefik")) -}}
 {{- end -}}
 
+{{/* The ingress rule admitting the ingress controller to the "http" port (web and api). */}}
+{{- define "docket.ingressControllerRule" -}}
+# the ingress controller
+- from:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ include "docket.ingressControllerNamespace" . }}
+  ports:
+    - protocol: TCP
+      port: http
+{{- end -}}
+
 {{/* The ingress rule admitting Prometheus to the "http" port (metrics and probes). */}}
 {{- define "docket.metricsIngressRule" -}}
 {{- with .Values.networkPolicy.metricsNamespace }}
