@@ -130,7 +130,7 @@ charts-deps: install ## build each chart's file:// dependencies into charts/*/ch
 	$(PY) charts/tools/chartpack.py deps
 
 charts-docs: install ## regenerate the charts' values.schema.json and README parameter tables
-	$(PY) charts/tools/chartgen.py
+	PYTHONPATH=charts/tools $(PY) -m chartgen
 
 # ---- benchmarks (bench/) -------------------------------------------------------------------------------
 # `make bench` starts embedded PostgreSQL and Redis and Docket's real services under their production

@@ -8,10 +8,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import chartgen
 import msgspec
 import pytest
 import yaml
+from chartgen.cli import stale_files
+from chartgen.values_file import parse_values
 from chartlib import ALL_CHARTS, CHARTS, LIBRARY_CHARTS, PACKAGED_CHARTS, ROOT, SERVICE_CHARTS
 
 SHARED_VALUE_NAMES = (
@@ -44,7 +45,7 @@ def values(chart: str) -> dict[str, Any]:
 
 
 def test_generated_files_are_current() -> None:
-    stale = chartgen.stale_files()
+    stale = stale_files()
     assert not stale, f"run `make charts-docs`: stale {[str(p.relative_to(ROOT)) for p in stale]}"
 
 
@@ -96,14 +97,14 @@ def test_every_included_template_is_defined() -> None:
 
 @pytest.mark.parametrize("chart", ALL_CHARTS)
 def test_every_value_has_a_comment(chart: str) -> None:
-    missing = [p.path for p in chartgen.parse_values(CHARTS / chart / "values.yaml") if not p.description]
+    missing = [p.path for p in parse_values(CHARTS / chart / "values.yaml") if not p.description]
     assert not missing, f"charts/{chart}/values.yaml keys without a comment: {missing}"
 
 
 @pytest.mark.parametrize("chart", ALL_CHARTS)
 def test_readme_lists_every_parameter(chart: str) -> None:
     readme = (CHARTS / chart / "README.md").read_text()
-    for param in chartgen.parse_values(CHARTS / chart / "values.yaml"):
+    for param in parse_values(CHARTS / chart / "values.yaml"):
         if param.leaf:
             assert f"| `{param.path}` |" in readme, f"{chart} README lacks {param.path}"
 
