@@ -114,7 +114,15 @@ image-test: install images ## build the images (cached) and run the image tests 
 # checkov pins conflict with the kubernetes client, so it lives in its own venv under .tools/.
 CHECKOV_VENV := $(TOOLS)/checkov
 
-.PHONY: checkov-env charts-test charts-docs charts-deps
+.PHONY: checkov-env charts-test charts-docs charts-deps charts
+
+# `make charts CHART_VERSION=1.2.3 APP_VERSION=1.2.3` packages every chart, the library too, into
+# $(CHARTS_DIST)/<chart>-<version>.tgz with its dependencies inside. The versions are set in a copy
+# (each chart's version and appVersion, and the umbrella's dependency versions), never in git;
+# unset, they come from each Chart.yaml. The directory is emptied first, so it holds one release.
+CHART_VERSION ?=
+APP_VERSION ?=
+CHARTS_DIST ?= dist/charts
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -128,6 +136,10 @@ charts-test: install checkov-env ## render, lint, validate and checkov the Helm 
 
 charts-deps: install ## build each chart's file:// dependencies into charts/*/charts/ (offline, in dependency order)
 	$(PY) charts/tools/chartpack.py deps
+
+charts: install ## package every chart with its dependencies into dist/charts/ (CHART_VERSION=, APP_VERSION=)
+	$(PY) charts/tools/chartpack.py package --destination "$(CHARTS_DIST)" \
+	  $(if $(CHART_VERSION),--version "$(CHART_VERSION)") $(if $(APP_VERSION),--app-version "$(APP_VERSION)")
 
 charts-docs: install ## regenerate the charts' values.schema.json and README parameter tables
 	PYTHONPATH=charts/tools $(PY) -m chartgen

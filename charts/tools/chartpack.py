@@ -1,17 +1,23 @@
 """Build the charts' file:// dependencies and package the charts, with real Helm (helm-python).
 
-    python charts/tools/chartpack.py deps                          # charts/*/charts/, in place
+    python charts/tools/chartpack.py deps        # charts/*/charts/, in place (make charts-deps)
+    python charts/tools/chartpack.py package --destination dist/charts [--version 1.2.3] [--app-version 1.2.3]
+                                                 # one .tgz per chart (make charts)
 
 Helm's ``dependency update`` does not recurse: packing ``file://../api`` into the umbrella takes
 ``charts/api`` as it stands, so ``api`` must hold its own ``common`` first. ``deps`` therefore walks
-the charts in dependency order.
+the charts in dependency order. ``package`` works on a copy: the versions it sets (each chart's
+``version`` and ``appVersion``, and the versions of its file:// dependencies) never touch the files in git.
 """
 
 from __future__ import annotations
 
 import argparse
 import graphlib
+import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,15 @@ import yaml
 
 CHARTS = Path(__file__).resolve().parents[1]
 LOCAL = "file://../"
+# SemVer 2 without a leading "v": what Helm accepts as a chart version and OCI uses as the tag
+SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
+)
+
+
+class ChartPackError(Exception):
+    """A problem the user can fix, reported as one line."""
 
 
 def metadata(chart_dir: Path) -> dict[str, Any]:
@@ -50,15 +65,63 @@ def build_dependencies(root: Path) -> list[str]:
     return built
 
 
+def check_version(option: str, version: str | None) -> None:
+    if version is not None and not SEMVER.match(version):
+        raise ChartPackError(f"{option} {version!r} is not a SemVer version such as 1.2.3 (no leading v)")
+
+
+def set_versions(chart_dir: Path, version: str | None, app_version: str | None) -> None:
+    """Rewrite a copied Chart.yaml: its version, appVersion and the versions of its file:// dependencies."""
+    chart = metadata(chart_dir)
+    if version is not None:
+        chart["version"] = version
+        for dependency in chart.get("dependencies") or []:
+            if dependency["repository"].startswith(LOCAL):
+                dependency["version"] = version
+    if app_version is not None:
+        chart["appVersion"] = app_version
+    (chart_dir / "Chart.yaml").write_text(yaml.safe_dump(chart, sort_keys=False))
+
+
+def package(
+    destination: Path, *, version: str | None = None, app_version: str | None = None, source: Path = CHARTS
+) -> list[Path]:
+    """Package every chart under ``source`` with its dependencies into ``destination`` (emptied first)."""
+    check_version("CHART_VERSION", version)
+    if app_version is not None and not app_version.strip():
+        raise ChartPackError("APP_VERSION is empty")
+    shutil.rmtree(destination, ignore_errors=True)
+    destination.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="chartpack-") as scratch:
+        work = Path(scratch)
+        for chart_yaml in source.glob("*/Chart.yaml"):
+            shutil.copytree(
+                chart_yaml.parent,
+                work / chart_yaml.parent.name,
+                ignore=shutil.ignore_patterns("charts", "Chart.lock"),
+            )
+            set_versions(work / chart_yaml.parent.name, version, app_version)
+        build_dependencies(work)
+        return [Path(helm.package(work / name, destination=destination)) for name in charts_in(work)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("deps", help="build every chart's file:// dependencies into its charts/, in place")
-    parser.parse_args(argv)
+    pack = commands.add_parser("package", help="package every chart with its dependencies")
+    pack.add_argument("--destination", type=Path, required=True)
+    pack.add_argument("--version", help="each chart's version (default: Chart.yaml)")
+    pack.add_argument("--app-version", help="each chart's appVersion (default: Chart.yaml)")
+    args = parser.parse_args(argv)
     try:
-        for name in build_dependencies(CHARTS):
-            print(f"built charts/{name}/charts/")
-    except helm.HelmError as error:
+        if args.command == "deps":
+            for name in build_dependencies(CHARTS):
+                print(f"built charts/{name}/charts/")
+        else:
+            for archive in package(args.destination, version=args.version, app_version=args.app_version):
+                print(f"packaged {archive}")
+    except (ChartPackError, helm.HelmError) as error:
         print(f"chartpack: {error}", file=sys.stderr)
         return 1
     return 0
