@@ -46,11 +46,11 @@ def _install_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -73,20 +73,24 @@ def run(argv: Sequence[str], cwd: Path) -> str | None:
         action = helm.dependency_update if args[1] == "update" else helm.dependency_build
         action(cwd / args[2], skip_refresh="--skip-refresh" in args[3:])
         return None
-    if args[:1] == ["install"] or args[:2] == ["upgrade", "--install"]:
-        options = _install_parser().parse_args(args[1:])
-        return _install(options, cwd)
+    return _install(parse_install(argv), cwd)
+
+
+def parse_install(argv: Sequence[str]) -> argparse.Namespace:
+    """The options of a `helm install` or `helm upgrade --install` command line."""
+    if list(argv[:2]) == ["helm", "install"] or list(argv[:3]) == ["helm", "upgrade", "--install"]:
+        return _install_parser().parse_args(list(argv[2:]))
     raise UnsupportedCommandError(f"unsupported helm command: {shlex.join(argv)}")
 
 
 def _install(options: argparse.Namespace, cwd: Path) -> str:
     values: dict[str, Any] = {}
     for path in options.values:
-        values = _merge(values, yaml.safe_load((cwd / path).read_text()) or {})
+        values = merge(values, yaml.safe_load((cwd / path).read_text()) or {})
     for expression in options.set:
-        values = _merge(values, helm.parse_set_string(expression))
+        values = merge(values, helm.parse_set_string(expression))
     for expression in options.set_string:
-        values = _merge(values, helm.parse_set_string_values(expression))
+        values = merge(values, helm.parse_set_string_values(expression))
     chart = options.chart if options.chart.startswith("oci://") else str(cwd / options.chart)
     with helm.Config(
         storage_driver="memory", namespace=options.namespace, kubeconfig_content=NO_CLUSTER
