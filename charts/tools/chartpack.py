@@ -5,9 +5,10 @@
                                                  # one .tgz per chart (make charts)
 
 Helm's ``dependency update`` does not recurse: packing ``file://../api`` into the umbrella takes
-``charts/api`` as it stands, so ``api`` must hold its own ``common`` first. ``deps`` therefore walks
-the charts in dependency order. ``package`` works on a copy: the versions it sets (each chart's
-``version`` and ``appVersion``, and the versions of its file:// dependencies) never touch the files in git.
+``charts/api`` as it stands, so ``api`` gets its own ``common`` first, or the packed api lacks it.
+``deps`` and ``package`` therefore walk the charts in dependency order. ``package`` works on a copy:
+the versions it sets (each chart's ``version`` and ``appVersion``, and the versions of its file://
+dependencies) never touch the files in git.
 """
 
 from __future__ import annotations

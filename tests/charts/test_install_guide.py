@@ -52,6 +52,10 @@ def test_the_install_from_a_clone_works_as_the_guide_writes_it(fresh_clone: Path
         helm_commands.run(install, fresh_clone)
     for step in steps:
         assert helm_commands.run(step, fresh_clone) is None, f"only the last command installs: {step}"
+    # Helm checks only the umbrella's own dependencies at install; the guide builds the whole tree
+    for chart in (*SERVICE_CHARTS, "docket"):
+        statuses = {d["name"]: d["status"] for d in helm.dependency_list(fresh_clone / "charts" / chart)}
+        assert set(statuses.values()) == {"ok"}, f"charts/{chart} after the guide's steps: {statuses}"
     rendered = objects(helm_commands.run(install, fresh_clone) or "")
     tag = helm_commands.parse_install(install).set[-1].rpartition("=")[2]
     for chart in SERVICE_CHARTS:

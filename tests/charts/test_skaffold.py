@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import helm_commands
+import helm_python as helm
 import jsonschema
 import pytest
 import yaml
@@ -111,6 +112,9 @@ def test_deploy_hooks_and_skaffolds_own_dependency_build_make_the_umbrella_insta
     )
     for command in hooks:
         helm_commands.run(command, tmp_path)
+    for chart in ("api", "web", "worker"):
+        statuses = {d["status"] for d in helm.dependency_list(tmp_path / "charts" / chart)}
+        assert statuses == {"ok"}, f"charts/{chart} after the hooks: {statuses}"
     release = app["deploy"]["helm"]["releases"][0]
     helm_commands.run(["helm", "dep", "build", release["chartPath"]], tmp_path)
     manifest = helm_commands.run(
