@@ -47,6 +47,7 @@ def _install_parser() -> argparse.ArgumentParser:
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, maps merged key by key: how Helm combines values files and --set."""
     merged = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):

@@ -24,16 +24,6 @@ SCHEMA = Path(
 DOCUMENTS: list[dict[str, Any]] = [doc for doc in yaml.safe_load_all(SKAFFOLD.read_text()) if doc]
 
 
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _apply_patches(config: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any]:
     import copy
 
@@ -132,16 +122,16 @@ def test_each_profile_renders_the_umbrella_chart(profile: str, renderer: Rendere
     release = config["deploy"]["helm"]["releases"][0]
     values: dict[str, Any] = {}
     for path in release.get("valuesFiles", []):
-        values = _deep_merge(values, yaml.safe_load((ROOT / path).read_text()) or {})
+        values = helm_commands.merge(values, yaml.safe_load((ROOT / path).read_text()) or {})
     images = {}
     for key in release["setValueTemplates"]:
         service, _, field = key.split(".")
         images.setdefault(service, {}).setdefault("image", {})[field] = (
             "docket-test" if field == "repository" else "1"
         )
-    values = _deep_merge(values, images)
+    values = helm_commands.merge(values, images)
     if profile == "prod":
-        values = _deep_merge(values, {"global": {"existingSecret": "docket-secrets"}})
+        values = helm_commands.merge(values, {"global": {"existingSecret": "docket-secrets"}})
     rendered = renderer.render_values("docket", values)
     kinds = {
         doc["kind"]
