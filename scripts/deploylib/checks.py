@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
+import json
 from collections.abc import Iterable
 
-from kubernetes.client import V1Deployment, V1Job, V1Namespace, V1Secret
+from kubernetes.client import V1Deployment, V1Job, V1Namespace, V1PersistentVolumeClaim, V1Secret
 
 RESTRICTED_LABEL = "pod-security.kubernetes.io/enforce"
+PLACEHOLDER_OWNER = "OWNER"
+DOCKER_CONFIG_TYPE = "kubernetes.io/dockerconfigjson"
 
 
 def check_context(current: str | None, expected: str) -> list[str]:
@@ -39,6 +43,39 @@ def check_secret(secret: V1Secret | None, name: str, keys: Iterable[str]) -> lis
     return problems
 
 
+def check_registry(registry: str) -> list[str]:
+    """The registry is filled in and lowercase (OCI references, GHCR's included, allow no capitals)."""
+    if PLACEHOLDER_OWNER in registry.split("/"):
+        return [f"registry {registry} still holds the placeholder {PLACEHOLDER_OWNER}: pass --registry"]
+    if registry != registry.lower():
+        return [f"registry {registry} has capital letters; image and chart references must be lowercase"]
+    return []
+
+
+def check_pull_secret(secret: V1Secret | None, name: str, registry_host: str) -> list[str]:
+    """A dockerconfigjson Secret with credentials for ``registry_host``, for the pods' imagePullSecrets."""
+    if secret is None:
+        return [f"image pull secret {name} does not exist, so no pod could pull from {registry_host}"]
+    if secret.type != DOCKER_CONFIG_TYPE:
+        return [f"image pull secret {name} is of type {secret.type}, not {DOCKER_CONFIG_TYPE}"]
+    try:
+        config = json.loads(base64.b64decode((secret.data or {}).get(".dockerconfigjson", "")))
+    except (binascii.Error, ValueError):
+        return [f"image pull secret {name} holds no readable .dockerconfigjson"]
+    auths = config.get("auths", {}) if isinstance(config, dict) else {}
+    hosts = {key.removeprefix("https://").removeprefix("http://").split("/", 1)[0] for key in auths}
+    if registry_host not in hosts:
+        return [f"image pull secret {name} has no credentials for {registry_host}"]
+    return []
+
+
+def check_backup_claim(claim: V1PersistentVolumeClaim | None, name: str) -> list[str]:
+    """The backups' claim exists before the release (a first install must not wait for it to bind)."""
+    if claim is None:
+        return [f"persistentvolumeclaim {name} (the backups) does not exist; create it first"]
+    return []
+
+
 def last_successful_backup(jobs: Iterable[V1Job], cronjob: str) -> dt.datetime | None:
     """When the newest successful Job of ``cronjob`` finished."""
     finished = []
@@ -65,6 +102,15 @@ def check_backup_age(
     return []
 
 
+def check_backup_before_deploy(
+    release_exists: bool, jobs: Iterable[V1Job], cronjob: str, max_age_hours: float, now: dt.datetime
+) -> list[str]:
+    """An installed release has data to lose, so its last backup must be recent; a first install has none."""
+    if not release_exists:
+        return []
+    return check_backup_age(jobs, cronjob, max_age_hours, now)
+
+
 def check_rollout(deployments: Iterable[V1Deployment]) -> list[str]:
     """Every Deployment has observed its spec and all replicas are updated and available."""
     problems = []
@@ -79,4 +125,20 @@ def check_rollout(deployments: Iterable[V1Deployment]) -> list[str]:
                 f"deployment/{name}: {status.updated_replicas or 0} updated and "
                 f"{status.available_replicas or 0} available of {wanted}"
             )
+    return problems
+
+
+def check_pinned_images(
+    deployments: Iterable[V1Deployment], registry: str, pinned: Iterable[str]
+) -> list[str]:
+    """Every Docket container of the release runs one of the digest-pinned references."""
+    wanted = set(pinned)
+    prefix = f"{registry.rstrip('/')}/docket-"
+    problems = []
+    for deployment in deployments:
+        for container in deployment.spec.template.spec.containers:
+            if container.image.startswith(prefix) and container.image not in wanted:
+                problems.append(
+                    f"deployment/{deployment.metadata.name} runs {container.image}, not a digest-pinned image"
+                )
     return problems

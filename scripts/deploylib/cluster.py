@@ -26,6 +26,9 @@ class Cluster:
     def secret(self, namespace: str, name: str) -> client.V1Secret | None:
         return _or_none(lambda: self.core.read_namespaced_secret(name, namespace))
 
+    def claim(self, namespace: str, name: str) -> client.V1PersistentVolumeClaim | None:
+        return _or_none(lambda: self.core.read_namespaced_persistent_volume_claim(name, namespace))
+
     def jobs(self, namespace: str) -> list[client.V1Job]:
         return list(self.batch.list_namespaced_job(namespace).items)
 
