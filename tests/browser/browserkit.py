@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Debian's Chromium by default; CI on Ubuntu 24.04 points this at the runner's Google Chrome instead,
+# since Ubuntu's apt package is only a stub that installs the snap
 CHROMIUM = os.environ.get("DOCKET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -14,7 +16,10 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
     "--disable-background-networking",
 ]
-MISSING_CHROMIUM = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run these"
+MISSING_CHROMIUM = (
+    f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), "
+    "or set DOCKET_CHROMIUM to a Chromium or Chrome binary"
+)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 
 

@@ -18,7 +18,9 @@ from deploylib import helm
 from deploylib.environments import ROOT, load_environment
 from deploylib.postrender import pin_images
 
+# the chart tests' helpers build the charts' file:// dependencies (as their conftest does, both paths)
 sys.path.insert(0, str(ROOT / "tests" / "charts"))
+sys.path.insert(0, str(ROOT / "charts" / "tools"))
 
 import chartlib
 
