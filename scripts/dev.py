@@ -119,6 +119,9 @@ class StopRequests:
         self.count = 0
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._handle)
+        # children run in background process groups; with `stty tostop` a terminal would stop them
+        # (SIGTTOU) when they log. An ignored signal stays ignored across exec, so they may write.
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1  # only a flag: the main loop acts on it between steps
@@ -242,7 +245,12 @@ class DevRun:
 
     def spawn(self, name: str, argv: tuple[str, ...], env: dict[str, str]) -> None:
         # its own process group: a terminal's Ctrl-C reaches only this script, which stops it in order
-        self.children[name] = subprocess.Popen([str(BIN / argv[0]), *argv[1:]], env=env, process_group=0)
+        try:
+            self.children[name] = subprocess.Popen(
+                [str(BIN / argv[0]), *argv[1:]], env=env, stdin=subprocess.DEVNULL, process_group=0
+            )
+        except OSError as exc:
+            raise DevError(f"cannot run {argv[0]} ({exc.strerror}); run `make install`") from None
 
     def wait_for_exit(self, name: str) -> int:
         child = self.children[name]
