@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import pty
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import uuid
@@ -80,19 +82,52 @@ class Sampler:
 
 
 class DevRun:
-    """scripts/dev.py as a real process in a session of its own, as a terminal would run it."""
+    """scripts/dev.py as a real process in a session of its own, as a terminal would run it.
 
-    def __init__(self, data_dir: Path, ports: dict[str, str], log: Path) -> None:
+    With ``terminal``, that session has a pseudo-terminal as its controlling terminal, set to
+    ``tostop`` (background processes that write to it are stopped), and Ctrl-C is typed on it.
+    """
+
+    def __init__(self, data_dir: Path, ports: dict[str, str], log: Path, terminal: bool = False) -> None:
         self.data_dir = data_dir
         self.ports = ports
         self.mark = uuid.uuid4().hex
         self.log = log
+        self.terminal: int | None = None
         env = {**os.environ, **ports, "DEV_DATA_DIR": str(data_dir), MARK: self.mark}
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, str(DEV_SCRIPT)], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+        argv = [sys.executable, str(DEV_SCRIPT)]
+        if not terminal:
+            with log.open("ab") as out:
+                self.process = subprocess.Popen(
+                    argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            return
+        self.terminal, child_end = pty.openpty()
+        modes = termios.tcgetattr(child_end)
+        modes[3] |= termios.TOSTOP
+        termios.tcsetattr(child_end, termios.TCSANOW, modes)
+        self.process = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdin=child_end, stdout=child_end, stderr=child_end,
+            start_new_session=True, preexec_fn=_take_controlling_terminal,
+        )  # fmt: skip
+        os.close(child_end)
+        self.copier = threading.Thread(target=self._copy_terminal, daemon=True)
+        self.copier.start()
+
+    def _copy_terminal(self) -> None:
+        """Keep reading the terminal (a full one blocks its writers) into the log."""
+        assert self.terminal is not None
+        with self.log.open("ab") as out:
+            while True:
+                try:
+                    chunk = os.read(self.terminal, 65536)
+                except OSError:  # EIO: every process holding the terminal has gone
+                    break
+                if not chunk:
+                    break
+                out.write(chunk)
+                out.flush()
+        os.close(self.terminal)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -112,7 +147,10 @@ class DevRun:
     def stop(self, how: str) -> float:
         """Send the signal and return the seconds dev.py took to exit."""
         started = time.monotonic()
-        if how.startswith("SIGINT to the group"):
+        if how.startswith("Ctrl-C"):
+            assert self.terminal is not None
+            os.write(self.terminal, b"\x03")  # the terminal sends SIGINT to its foreground group
+        elif how.startswith("SIGINT to the group"):
             os.killpg(self.process.pid, signal.SIGINT)
             if how.endswith("twice"):  # an impatient user: the second one skips the grace period
                 time.sleep(0.2)
@@ -124,7 +162,14 @@ class DevRun:
         except subprocess.TimeoutExpired:
             self.process.kill()
             pytest.fail(f"dev.py did not stop within {STOP_DEADLINE} s of {how}:\n{self.output()[-4000:]}")
-        return time.monotonic() - started
+        took = time.monotonic() - started
+        if self.terminal is not None:
+            self.copier.join(10)  # the last lines dev.py wrote
+        return took
+
+
+def _take_controlling_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # stdin, the new session's terminal; dev.py is its foreground
 
 
 def all_processes() -> Iterator[psutil.Process]:
@@ -238,9 +283,9 @@ def ports() -> dict[str, str]:
 @pytest.fixture
 def start_run(
     sampler: Sampler, data_dir: Path, ports: dict[str, str], tmp_path: Path
-) -> Callable[[], DevRun]:
-    def start() -> DevRun:
-        run = DevRun(data_dir, ports, tmp_path / f"dev-{len(sampler.runs)}.log")
+) -> Callable[..., DevRun]:
+    def start(terminal: bool = False) -> DevRun:
+        run = DevRun(data_dir, ports, tmp_path / f"dev-{len(sampler.runs)}.log", terminal)
         sampler.runs.append(run)
         return run
 
@@ -283,13 +328,13 @@ EVERYTHING = ["bin/postgres", "redis-server", "docket-api serve", "docket-worker
     [
         ("before PostgreSQL is up", "SIGINT to the group, twice"),
         ("during migrations", "SIGTERM"),
-        ("right after the api is ready", "SIGINT to the group"),
+        ("right after the api is ready", "Ctrl-C in its terminal (stty tostop)"),
     ],
 )  # with everything running: the second run of the next test
 def test_a_stop_at_any_moment_leaves_no_process_and_no_port_behind(
-    moment: str, how: str, start_run: Callable[[], DevRun], sampler: Sampler
+    moment: str, how: str, start_run: Callable[..., DevRun], sampler: Sampler
 ) -> None:
-    run = start_run()
+    run = start_run(terminal=how.startswith("Ctrl-C"))
     what, reached = MOMENTS[moment](run)
     run.wait_until(what, reached)
     sampler.sample()  # what runs at the moment of the signal, however briefly it lived
@@ -306,7 +351,7 @@ def test_a_stop_at_any_moment_leaves_no_process_and_no_port_behind(
 
 @pytest.mark.slow
 def test_a_killed_run_is_cleaned_up_by_the_next_one_which_starts_and_keeps_the_data(
-    start_run: Callable[[], DevRun], sampler: Sampler
+    start_run: Callable[..., DevRun], sampler: Sampler
 ) -> None:
     first = start_run()
     first.wait_until("the worker starting", lambda: _has(first, "docket-worker run"))
@@ -339,7 +384,7 @@ def test_a_killed_run_is_cleaned_up_by_the_next_one_which_starts_and_keeps_the_d
 
 @pytest.mark.slow
 def test_a_run_killed_during_initdb_leaves_nothing_the_next_run_trips_over(
-    start_run: Callable[[], DevRun], sampler: Sampler
+    start_run: Callable[..., DevRun], sampler: Sampler
 ) -> None:
     first = start_run()
     first.wait_until("initdb", lambda: _has(first, "bin/initdb"))
@@ -366,7 +411,7 @@ def _only_line(run: DevRun) -> str:
 
 @pytest.mark.parametrize("variable", ["DEV_API_PORT", "DEV_PG_PORT"])
 def test_a_taken_port_is_named_with_its_holder_in_one_line_and_nothing_starts(
-    variable: str, start_run: Callable[[], DevRun], ports: dict[str, str], data_dir: Path
+    variable: str, start_run: Callable[..., DevRun], ports: dict[str, str], data_dir: Path
 ) -> None:
     port = int(ports[variable])
     with socket.socket() as holder:
@@ -379,7 +424,7 @@ def test_a_taken_port_is_named_with_its_holder_in_one_line_and_nothing_starts(
 
 
 def test_a_second_run_on_the_same_data_is_refused_in_one_line(
-    start_run: Callable[[], DevRun], data_dir: Path
+    start_run: Callable[..., DevRun], data_dir: Path
 ) -> None:
     with (data_dir / "dev.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -392,7 +437,7 @@ def test_a_second_run_on_the_same_data_is_refused_in_one_line(
 
 
 def test_a_malformed_port_variable_is_named_in_one_line(
-    start_run: Callable[[], DevRun], ports: dict[str, str]
+    start_run: Callable[..., DevRun], ports: dict[str, str]
 ) -> None:
     ports["DEV_WEB_PORT"] = "80800"
     line = _only_line(start_run())
