@@ -402,6 +402,21 @@ def test_a_run_killed_during_initdb_leaves_nothing_the_next_run_trips_over(
     assert_nothing_left(sampler, [first, second])
 
 
+@pytest.mark.slow
+def test_a_service_that_fails_to_start_stops_the_run_with_one_line_and_leaves_nothing(
+    start_run: Callable[..., DevRun], sampler: Sampler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKER_CONCURRENCY", "many")  # only the worker reads it: it exits with status 2
+    run = start_run()
+    assert run.process.wait(START_DEADLINE) == 1, run.output()[-4000:]
+    output = run.output()
+    assert "dev: worker exited with status 2 during start-up (its log is above)" in output, output[-4000:]
+    assert "docket-worker: configuration error" in output
+    assert "docket-api serve" in sampler.commands(), "the api had started and had to be stopped"
+    assert "Traceback" not in output, output[-4000:]
+    assert_nothing_left(sampler, [run])
+
+
 def _only_line(run: DevRun) -> str:
     assert run.process.wait(60) == 1
     lines = run.output().strip().splitlines()
