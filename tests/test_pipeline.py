@@ -22,6 +22,7 @@ from samples import encrypted_pdf, flate_bomb_pdf, nested_bomb_pdf, text_pdf, tr
 from servers import ThreadedServer, cli, service_process
 
 from docket_api.app import create_app
+from docket_core.contracts import decode_status_event
 
 FINAL = {"ready", "failed"}
 
@@ -91,7 +92,7 @@ def _sse_statuses(api: httpx.Client, doc_id: str, collected: list[str], ready: t
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
             if line.startswith("data:"):
-                collected.append(json.loads(line[5:])["status"])
+                collected.append(decode_status_event(line[5:]).status)
                 ready.set()
 
 
@@ -259,6 +260,25 @@ def test_dead_jobs_are_listed_and_can_be_retried(worker: StartWorker, clean_db: 
     )
     assert "requeued 1" in retried.stdout
     assert _status(clean_db, job_id) == "queued"
+
+
+def test_a_malformed_job_payload_is_refused_before_any_handler_runs(
+    api: httpx.Client, worker: StartWorker, clean_db: str
+) -> None:
+    doc_id = _upload(api, "kept.txt", b"nothing should happen to this tapir")
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM jobs")  # only the hostile job below is left to run
+        job_id = conn.execute(
+            "INSERT INTO jobs (kind, payload, max_attempts) VALUES ('process_document', %s, 1) RETURNING id",
+            (json.dumps({"document_id": "../../etc/passwd"}),),
+        ).fetchone()[0]  # type: ignore[index]
+    with worker() as process:
+        _wait_for(lambda: _status(clean_db, job_id) == "dead")
+        assert process.poll() is None, "the worker stays up"
+    with psycopg.connect(clean_db) as conn:
+        error = conn.execute("SELECT last_error FROM jobs WHERE id = %s", (job_id,)).fetchone()[0]  # type: ignore[index]
+    assert error.startswith("MalformedMessageError: malformed ProcessDocument"), error
+    assert api.get(f"/api/v1/documents/{doc_id}").json()["status"] == "pending", "no handler touched a row"
 
 
 def _status(database_url: str, job_id: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -13,7 +14,7 @@ import redis
 from samples import text_pdf
 from webkit import Browser
 
-from docket_core.contracts import document_events_channel
+from docket_core.contracts import StatusEvent, document_events_channel, encode_status_event
 from docket_web.pages.search import safe_snippet
 
 Serve = Callable[..., str]
@@ -200,7 +201,7 @@ def test_the_event_stream_forwards_status_changes_then_ends(small: Browser, clea
     publisher = redis.Redis.from_url(clean_redis)
     channel = document_events_channel(doc_id)
     for status in ("processing", "ready"):
-        publisher.publish(channel, json.dumps({"id": doc_id, "status": status, "failure_reason": None}))
+        publisher.publish(channel, encode_status_event(StatusEvent(uuid.UUID(doc_id), status)))
     publisher.close()
     listener.join(15)
     assert not listener.is_alive(), "the stream must end once the document is final"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from docket_core.contracts import DEFAULT_MAX_UPLOAD_BYTES
 from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError
 
 # Outside production Docket runs with this key so `make dev` needs no set-up; production refuses it.
@@ -28,7 +29,7 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
     max_body_bytes: int = 10 * 1024 * 1024
-    max_upload_bytes: int = 20 * 1024 * 1024
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
     @property
     def signing_secret(self) -> str:

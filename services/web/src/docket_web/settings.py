@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from docket_core.contracts import DEFAULT_MAX_UPLOAD_BYTES
 from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError
 
 # Outside production the web signs CSRF tokens with this key so `make dev` needs no set-up; production
@@ -19,7 +20,7 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
     trusted_proxies: tuple[str, ...] = ()
     csrf_secret: str = ""
     session_ttl_seconds: int = 14 * 24 * 3600
-    max_upload_bytes: int = 20 * 1024 * 1024
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     upload_max_files: int = 10
 
     @property

@@ -12,11 +12,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Stream, Template
 
+from docket_core.contracts import DOCUMENT_STATUSES, DocumentStatus
 from docket_web.server.api import Api, raise_for_status
 from docket_web.server.render import AnyRequest, Pager, page, provide_api, with_query
 
-Status = Literal["pending", "processing", "ready", "failed"]
-STATUSES: tuple[Status, ...] = ("pending", "processing", "ready", "failed")
 PAGE_SIZE = 20
 # headers of the API's download that the browser needs, passed through unchanged
 DOWNLOAD_HEADERS = (
@@ -48,7 +47,7 @@ class DocumentController(Controller):
         request: AnyRequest,
         api: NamedDependency[Api],
         q: Annotated[str, QueryParameter(max_length=200)] = "",
-        status: FromQuery[Status | Literal[""]] = "",
+        status: FromQuery[DocumentStatus | Literal[""]] = "",
         cursor: Cursor = None,
         back: BackStack = None,
     ) -> Template:
@@ -66,7 +65,7 @@ class DocumentController(Controller):
             documents=listing["items"],
             q=q,
             status_filter=status,
-            statuses=STATUSES,
+            statuses=DOCUMENT_STATUSES,
             pager=pager,
             filtered=bool(q or status),
         )

@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import httpx
-import msgspec
 from litestar import get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
+from docket_core.contracts import MalformedMessageError, StatusEvent, decode_status_event, encode_status_event
 from docket_core.lifecycle import Lifecycle
 from docket_web.server.api import Api, ApiUnavailableError, SignInRequiredError
 from docket_web.server.render import AnyRequest, provide_api
@@ -30,12 +30,6 @@ MAX_DOCUMENTS = 50
 KEEPALIVE_SECONDS = 15.0
 TICK_SECONDS = 1.0
 logger = logging.getLogger("docket.web.events")
-
-
-class StatusEvent(msgspec.Struct):
-    id: str
-    status: str
-    failure_reason: str | None = None
 
 
 def _frame(event: str, data: bytes) -> bytes:
@@ -56,8 +50,8 @@ async def _follow(api: Api, document_id: uuid.UUID, queue: asyncio.Queue[StatusE
                     data.append(line[5:].removeprefix(" "))
                 elif not line:
                     if event == "status" and data:
-                        with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
-                            await queue.put(msgspec.json.decode("\n".join(data), type=StatusEvent))
+                        with contextlib.suppress(MalformedMessageError):
+                            await queue.put(decode_status_event("\n".join(data)))
                     event, data = "message", []
     except (ApiUnavailableError, SignInRequiredError, httpx.HTTPError) as exc:
         logger.info("status stream of %s ended early: %s", document_id, type(exc).__name__)
@@ -85,7 +79,7 @@ async def merged_statuses(api: Api, ids: list[uuid.UUID], lifecycle: Lifecycle) 
             if item is None:
                 open_streams -= 1
             else:
-                yield _frame("status", msgspec.json.encode(item))
+                yield _frame("status", encode_status_event(item))
         yield _frame("end", b"{}")
     finally:
         for task in tasks:

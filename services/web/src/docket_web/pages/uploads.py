@@ -19,6 +19,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
+from docket_core.contracts import declared_body_too_large, upload_body_limit
 from docket_web.server.api import Api, problem_of, raise_for_status, retry_after_of
 from docket_web.server.errors import wait_phrase
 from docket_web.server.filters import filesize
@@ -26,7 +27,6 @@ from docket_web.server.render import AnyRequest, page, provide_api
 from docket_web.settings import WebSettings
 
 CSRF_HEADER = "x-csrftoken"
-MULTIPART_OVERHEAD_BYTES = 64 * 1024  # the API allows the same slack for the multipart framing
 ACCEPTED_TYPES = "PDF, plain text, Markdown, HTML, CSV or JSON"
 
 
@@ -114,7 +114,7 @@ async def _upload_streamed(request: AnyRequest, api: Api, limit: int) -> Respons
         return _json(Outcome("", False, 415, "invalid", "Send the file as multipart/form-data."))
     if not declared.isdigit():
         return _json(Outcome("", False, 411, "invalid", "The upload must state its length."))
-    if int(declared) > limit + MULTIPART_OVERHEAD_BYTES:
+    if declared_body_too_large(declared, limit):
         return _json(too_large("", limit))
     response = await api.send_once(
         "POST",
@@ -173,7 +173,7 @@ def _limits(settings: WebSettings) -> dict[str, Any]:
 
 def upload_router(settings: WebSettings) -> Router:
     """The upload page and its form handler, with a body limit that fits UPLOAD_MAX_FILES files."""
-    form_limit = settings.upload_max_files * (settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES)
+    form_limit = upload_body_limit(settings.max_upload_bytes, files=settings.upload_max_files)
 
     @get("/upload")
     async def upload_page(request: AnyRequest, api: NamedDependency[Api]) -> Template:

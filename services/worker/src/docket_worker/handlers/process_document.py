@@ -11,6 +11,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from docket_core.contracts import ProcessDocument
 from docket_worker.jobs.context import JobContext
 from docket_worker.processing.extract import Extracted, ExtractionError
 from docket_worker.processing.sandbox import extract_safely
@@ -19,7 +20,7 @@ logger = logging.getLogger("docket.worker.process")
 INDEXED_TEXT_CHARS = 300_000  # a tsvector holds at most 1 MB; the rest of a huge text is stored, not indexed
 
 
-async def _load(conn: AsyncConnection[Any], document_id: str) -> dict[str, Any] | None:
+async def _load(conn: AsyncConnection[Any], document_id: uuid.UUID) -> dict[str, Any] | None:
     cur = await conn.execute(
         "SELECT id, blob_id, content_type, filename, title FROM documents WHERE id = %s", (document_id,)
     )
@@ -35,8 +36,8 @@ async def _write_blob(conn: AsyncConnection[Any], blob_id: uuid.UUID, target: Pa
             out.write(row["data"])  # type: ignore[call-overload]
 
 
-async def process_document(ctx: JobContext) -> None:
-    document_id = str(ctx.job.payload["document_id"])
+async def process_document(ctx: JobContext, payload: ProcessDocument) -> None:
+    document_id = payload.document_id
     async with ctx.pool.connection() as conn:
         document = await _load(conn, document_id)
         if document is None:
@@ -99,5 +100,16 @@ async def process_document(ctx: JobContext) -> None:
     if extracted is not None:
         await ctx.publish_status(document_id, "ready")
     else:
-        logger.info("document failed: %s", reason, extra={"document_id": document_id})
+        logger.info("document failed: %s", reason, extra={"document_id": str(document_id)})
         await ctx.publish_status(document_id, "failed", reason)
+
+
+async def document_gave_up(ctx: JobContext, payload: ProcessDocument) -> None:
+    """The job is dead: the document is failed, not left waiting in "processing"."""
+    reason = "Processing failed repeatedly; try reprocessing later."
+    async with ctx.pool.connection() as conn:
+        await conn.execute(
+            "UPDATE documents SET status = 'failed', failure_reason = %s, updated_at = now() WHERE id = %s",
+            (reason, payload.document_id),
+        )
+    await ctx.publish_status(payload.document_id, "failed", reason)

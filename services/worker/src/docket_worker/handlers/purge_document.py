@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from docket_core.contracts import PurgeDocument
 from docket_worker.jobs.context import JobContext
 
 
-async def purge_document(ctx: JobContext) -> None:
-    blob_id = ctx.job.payload["blob_id"]
+async def purge_document(ctx: JobContext, payload: PurgeDocument) -> None:
+    blob_id = payload.blob_id
     async with ctx.pool.connection() as conn, conn.transaction():
         # a blob still referenced (a document was re-created on it) is kept; deleting twice is harmless
         await conn.execute(

@@ -1,31 +1,32 @@
-"""Job kinds and the handlers that run them."""
+"""Job kinds, the payload each one carries, and the handlers that run them."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from docket_core.contracts import PROCESS_DOCUMENT, PURGE_DOCUMENT
-from docket_worker.handlers.process_document import process_document
+from docket_core.contracts import JobPayload, ProcessDocument, PurgeDocument
+from docket_worker.handlers.process_document import document_gave_up, process_document
 from docket_worker.handlers.purge_document import purge_document
 from docket_worker.jobs.context import JobContext
 
-Handler = Callable[[JobContext], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {
-    PROCESS_DOCUMENT: process_document,
-    PURGE_DOCUMENT: purge_document,
+P = TypeVar("P", bound=JobPayload)
+
+
+@dataclass(frozen=True)
+class Handler(Generic[P]):
+    """How to run one kind of job, and what to do once it is dead so that nothing waits on it forever."""
+
+    payload: type[P]
+    run: Callable[[JobContext, P], Awaitable[None]]
+    on_dead: Callable[[JobContext, P], Awaitable[None]] | None = None
+
+
+HANDLERS: dict[str, Handler[Any]] = {
+    handler.payload.KIND: handler
+    for handler in (
+        Handler(ProcessDocument, process_document, on_dead=document_gave_up),
+        Handler(PurgeDocument, purge_document),
+    )
 }
-
-
-async def _document_gave_up(ctx: JobContext) -> None:
-    document_id = str(ctx.job.payload["document_id"])
-    reason = "Processing failed repeatedly; try reprocessing later."
-    async with ctx.pool.connection() as conn:
-        await conn.execute(
-            "UPDATE documents SET status = 'failed', failure_reason = %s, updated_at = now() WHERE id = %s",
-            (reason, document_id),
-        )
-    await ctx.publish_status(document_id, "failed", reason)
-
-
-# What to do once a job of this kind is dead, so no document waits forever in "processing".
-ON_DEAD: dict[str, Handler] = {PROCESS_DOCUMENT: _document_gave_up}

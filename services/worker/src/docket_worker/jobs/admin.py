@@ -9,6 +9,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from docket_core.cli import settings_or_exit
+from docket_core.contracts import JOBS_NOTIFY_CHANNEL
 from docket_worker.settings import WorkerSettings
 
 
@@ -35,7 +36,7 @@ def run_jobs_command(args: argparse.Namespace) -> int:
                 (bool(args.retry_all), args.retry or []),
             )
             requeued = [row["id"] for row in cur.fetchall()]
-            conn.execute("SELECT pg_notify('docket_jobs', 'retry')")
+            conn.execute("SELECT pg_notify(%s, 'retry')", (JOBS_NOTIFY_CHANNEL,))
             missing = sorted(set(args.retry or []) - set(requeued))
             print(f"requeued {len(requeued)} job(s): {', '.join(map(str, requeued)) or '-'}")
             if missing:

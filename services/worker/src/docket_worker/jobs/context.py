@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from docket_core.contracts import document_events_channel
+from docket_core.contracts import DocumentStatus, StatusEvent, document_events_channel, encode_status_event
 from docket_worker.jobs import queue
 from docket_worker.jobs.queue import ClaimedJob
 from docket_worker.settings import WorkerSettings
@@ -34,9 +34,11 @@ class JobContext:
         await queue.complete(conn, self.job, self.worker_id)
         self.completed = True
 
-    async def publish_status(self, document_id: str, status: str, failure_reason: str | None = None) -> None:
+    async def publish_status(
+        self, document_id: uuid.UUID, status: DocumentStatus, failure_reason: str | None = None
+    ) -> None:
         """Tell live listeners (SSE) about a status change; losing one is harmless, so errors are logged."""
-        message = msgspec.json.encode({"id": document_id, "status": status, "failure_reason": failure_reason})
+        message = encode_status_event(StatusEvent(document_id, status, failure_reason))
         try:
             await self.redis.publish(document_events_channel(document_id), message)
         except (RedisError, OSError) as exc:

@@ -16,8 +16,8 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
-from docket_core.contracts import JOBS_NOTIFY_CHANNEL
-from docket_worker.handlers.registry import HANDLERS, ON_DEAD
+from docket_core.contracts import JOBS_NOTIFY_CHANNEL, MalformedMessageError, decode_job_payload
+from docket_worker.handlers.registry import HANDLERS
 from docket_worker.jobs import queue
 from docket_worker.jobs.context import JobContext
 from docket_worker.jobs.metrics import IN_FLIGHT, JOB_DURATION, JOBS, OLDEST_PENDING, QUEUE_DEPTH
@@ -30,6 +30,18 @@ STATS_INTERVAL_SECONDS = 5.0
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def _after_death(ctx: JobContext) -> None:
+    """Run the kind's ``on_dead`` step, if it has one and the payload can be read."""
+    handler = HANDLERS.get(ctx.job.kind)
+    if handler is None or handler.on_dead is None:
+        return
+    try:
+        payload = decode_job_payload(ctx.job.payload, handler.payload)
+    except MalformedMessageError:
+        return  # the job died of it; its last_error says why
+    await handler.on_dead(ctx, payload)
 
 
 class JobRunner:
@@ -119,7 +131,7 @@ class JobRunner:
                 handler = HANDLERS.get(job.kind)
                 if handler is None:
                     raise RuntimeError(f"no handler for job kind {job.kind!r}")
-                await handler(ctx)
+                await handler.run(ctx, decode_job_payload(job.payload, handler.payload))
                 if not ctx.completed:
                     async with self.pool.connection() as conn, conn.transaction():
                         await ctx.complete_in(conn)
@@ -143,8 +155,8 @@ class JobRunner:
             JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
             self.running.pop(job.id, None)
             self._wake.set()
-        if outcome == "dead" and job.kind in ON_DEAD:
-            await ON_DEAD[job.kind](ctx)
+        if outcome == "dead":
+            await _after_death(ctx)
 
     async def _listen(self) -> None:
         """LISTEN on the queue channel; any notification wakes the dispatcher at once."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
@@ -19,9 +19,8 @@ from docket_api.domain.documents.ranges import parse_range
 from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage
 from docket_api.domain.documents.service import DocumentService
 from docket_api.server.openapi import AUTH_PROBLEM_RESPONSES, problem_spec
-from docket_core.contracts import document_events_channel
+from docket_core.contracts import DocumentStatus, document_events_channel
 
-Status = Literal["pending", "processing", "ready", "failed"]
 DOCUMENT_RESPONSES = {**AUTH_PROBLEM_RESPONSES, 404: problem_spec("No such document (or not yours)")}
 
 
@@ -56,13 +55,9 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
     ) -> Response[DocumentOut]:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > documents.max_upload_bytes + 64 * 1024:
-            from docket_api.domain.documents.upload import too_large
-
-            raise too_large(documents.max_upload_bytes)
+        headers = request.headers
         created = await documents.upload(
-            principal.user_id, request.headers.get("content-type"), request.stream()
+            principal.user_id, headers.get("content-type"), headers.get("content-length"), request.stream()
         )
         return Response(
             created, status_code=HTTP_201_CREATED, headers={"Location": f"{self.path}/{created.id}"}
@@ -75,7 +70,7 @@ class DocumentController(Controller):
         documents: NamedDependency[DocumentService],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        status: FromQuery[Status | None] = None,
+        status: FromQuery[DocumentStatus | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description="Title prefix")] = None,
     ) -> DocumentPage:
         return await documents.page(principal.user_id, limit, cursor, status, q)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
-import msgspec
 from litestar.response import ServerSentEventMessage
 from redis.asyncio.client import PubSub
 
-from docket_core.contracts import FINAL_STATUSES
+from docket_core.contracts import MalformedMessageError, StatusEvent, decode_status_event, encode_status_event
 from docket_core.lifecycle import Lifecycle
 
 KEEPALIVE_SECONDS = 15.0
@@ -18,22 +16,17 @@ POLL_SECONDS = 1.0
 logger = logging.getLogger("docket.events")
 
 
-def _message(payload: dict[str, Any]) -> ServerSentEventMessage:
-    body = {
-        "id": str(payload["id"]),
-        "status": payload["status"],
-        "failure_reason": payload.get("failure_reason"),
-    }
-    return ServerSentEventMessage(data=msgspec.json.encode(body).decode(), event="status")
+def _message(event: StatusEvent) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=encode_status_event(event).decode(), event="status")
 
 
 async def status_stream(
-    pubsub: PubSub, current: dict[str, Any], lifecycle: Lifecycle
+    pubsub: PubSub, current: StatusEvent, lifecycle: Lifecycle
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The current status, then each change, until a final state or shutdown."""
     try:
         yield _message(current)
-        if current["status"] in FINAL_STATUSES:
+        if current.is_final:
             return
         idle = 0.0
         while not lifecycle.draining:
@@ -45,9 +38,18 @@ async def status_stream(
                     yield ServerSentEventMessage(comment="keep-alive")
                 continue
             idle = 0.0
-            payload = msgspec.json.decode(message["data"])
-            yield _message(payload)
-            if payload["status"] in FINAL_STATUSES:
+            try:
+                event = decode_status_event(message["data"])
+            except MalformedMessageError as exc:
+                logger.warning("ignored a status event: %s", exc, extra={"document_id": str(current.id)})
+                continue
+            if event.id != current.id:
+                logger.warning(
+                    "ignored a status event for another document", extra={"document_id": str(current.id)}
+                )
+                continue
+            yield _message(event)
+            if event.is_final:
                 return
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]

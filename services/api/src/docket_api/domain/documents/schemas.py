@@ -34,12 +34,6 @@ class DocumentPage(msgspec.Struct):
     next_cursor: str | None
 
 
-class StatusEvent(msgspec.Struct):
-    id: str
-    status: str
-    failure_reason: str | None = None
-
-
 def document_out(row: dict[str, Any]) -> DocumentOut:
     return DocumentOut(**_common(row))
 

@@ -22,9 +22,9 @@ from docket_api.domain.documents.schemas import (
     document_detail,
     document_out,
 )
-from docket_api.domain.documents.upload import store_upload
+from docket_api.domain.documents.upload import check_declared_length, store_upload
 from docket_api.domain.jobs.repository import enqueue
-from docket_core.contracts import PROCESS_DOCUMENT, PURGE_DOCUMENT
+from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent
 from docket_core.http.problems import Problem
 
 
@@ -51,9 +51,10 @@ class DocumentService:
         self.max_upload_bytes = max_upload_bytes
 
     async def upload(
-        self, owner_id: str, content_type: str | None, body: AsyncIterator[bytes]
+        self, owner_id: str, content_type: str | None, content_length: str | None, body: AsyncIterator[bytes]
     ) -> DocumentOut:
         """Store the file, its row and its processing job together, or nothing at all."""
+        check_declared_length(content_length, self.max_upload_bytes)  # before a connection is taken
         duplicate: uuid.UUID | None = None
         async with self.pool.connection() as conn:
             try:
@@ -71,7 +72,7 @@ class DocumentService:
                             size_bytes=stored.size,
                             sha256=stored.sha256,
                         )
-                        await enqueue(conn, PROCESS_DOCUMENT, {"document_id": str(row["id"])})
+                        await enqueue(conn, ProcessDocument(document_id=row["id"]))
                         return document_out(row)
                     raise _DuplicateError(duplicate)
             except UniqueViolation:  # a concurrent upload of the same bytes won the race
@@ -135,22 +136,22 @@ class DocumentService:
             blob_id = await repo.delete(conn, owner_id, document_id)
             if blob_id is None:
                 raise not_found()
-            await enqueue(conn, PURGE_DOCUMENT, {"blob_id": str(blob_id), "document_id": str(document_id)})
+            await enqueue(conn, PurgeDocument(blob_id=blob_id, document_id=document_id))
 
     async def reprocess(self, owner_id: str, document_id: uuid.UUID) -> DocumentOut:
         async with self.pool.connection() as conn, conn.transaction():
             row = await repo.mark_pending(conn, owner_id, document_id)
             if row is None:
                 raise not_found()
-            await enqueue(conn, PROCESS_DOCUMENT, {"document_id": str(document_id)})
+            await enqueue(conn, ProcessDocument(document_id=document_id))
         return document_out(row)
 
-    async def status(self, owner_id: str, document_id: uuid.UUID) -> dict[str, Any]:
+    async def status(self, owner_id: str, document_id: uuid.UUID) -> StatusEvent:
         async with self.pool.connection() as conn:
             row = await repo.status_of(conn, owner_id, document_id)
         if row is None:
             raise not_found()
-        return row
+        return StatusEvent(row["id"], row["status"], row["failure_reason"])
 
 
 class _DuplicateError(Exception):

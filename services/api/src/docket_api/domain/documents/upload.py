@@ -14,10 +14,10 @@ from psycopg import AsyncConnection
 from docket_api.domain.documents.blobs import BlobStore
 from docket_api.domain.documents.filenames import sanitise_filename
 from docket_api.domain.documents.sniff import SNIFF_BYTES, UnsupportedTypeError, detect
+from docket_core.contracts import declared_body_too_large, upload_body_limit
 from docket_core.http.problems import Problem
 
 FILE_FIELD = "file"
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ def too_large(limit: int) -> Problem:
     return Problem(
         413, f"The file is larger than the {limit // (1024 * 1024)} MB limit.", slug="file-too-large"
     )
+
+
+def check_declared_length(content_length: str | None, limit: int) -> None:
+    """Refuse at once an upload whose ``Content-Length`` already says it is too large."""
+    if declared_body_too_large(content_length, limit):
+        raise too_large(limit)
 
 
 class _BlobWriter:
@@ -108,7 +114,7 @@ async def store_upload(
 ) -> StoredFile:
     """Parse the request body and store its one file; the caller's transaction makes it all-or-nothing."""
     boundary = multipart_boundary(content_type)
-    body_limit = limit + MULTIPART_OVERHEAD_BYTES
+    body_limit = upload_body_limit(limit)
     received = 0
     writer: _BlobWriter | None = None
     current_is_file = False
