@@ -19,8 +19,9 @@ import pytest
 from embedded_services import free_port
 from psycopg import sql
 
+from docket_core.tables.blobs import CHUNK_BYTES
+
 MakeDatabase = Callable[[bool], str]
-CHUNK_BYTES = 256 * 1024  # what the API stores per document_blob_chunks row
 _OUR_VARIABLES = ("DATABASE_URL", "ENVIRONMENT", "PUSHGATEWAY_URL", "PG_DUMP", "PG_RESTORE")
 
 

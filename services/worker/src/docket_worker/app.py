@@ -18,6 +18,7 @@ from docket_core.metrics import record_pool_stats
 from docket_core.redis import create_redis
 from docket_core.sentry import init_sentry
 from docket_core.settings import load_settings
+from docket_core.tables.blobs import PostgresBlobStore
 from docket_worker.jobs.runner import JobRunner
 from docket_worker.settings import WorkerSettings
 
@@ -37,7 +38,7 @@ def create_app(settings: WorkerSettings | None = None) -> ASGIApp:
         pool = create_pool(settings, SERVICE_NAME)
         redis = create_redis(settings)
         await pool.open(wait=False)
-        runner = JobRunner(settings, pool, redis)
+        runner = JobRunner(settings, pool, redis, PostgresBlobStore())
         app.state.pool, app.state.redis, app.state.runner = pool, redis, runner
         loop = asyncio.get_running_loop()
         lifecycle.on_drain(lambda: _call_soon(loop, runner.stop_claiming))

@@ -12,13 +12,13 @@ from litestar import Litestar
 from docket_api.db.migrate import latest_version, schema_version
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import TokenCodec
-from docket_api.domain.documents.blobs import PostgresBlobStore
 from docket_api.domain.documents.service import DocumentService
 from docket_api.server.ratelimit import RateLimiter
 from docket_api.settings import ApiSettings
 from docket_core.db import create_pool
 from docket_core.metrics import record_pool_stats
 from docket_core.redis import create_redis
+from docket_core.tables.blobs import PostgresBlobStore
 
 logger = logging.getLogger("docket.api")
 POOL_STATS_INTERVAL_SECONDS = 5.0

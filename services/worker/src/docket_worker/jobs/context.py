@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from docket_core.contracts import DocumentStatus, StatusEvent, document_events_channel, encode_status_event
-from docket_worker.jobs import queue
-from docket_worker.jobs.queue import ClaimedJob
+from docket_core.tables import jobs as queue
+from docket_core.tables.blobs import BlobStore
+from docket_core.tables.jobs import ClaimedJob
 from docket_worker.settings import WorkerSettings
 
 logger = logging.getLogger("docket.worker")
@@ -27,6 +28,7 @@ class JobContext:
     pool: AsyncConnectionPool[AsyncConnection[Any]]
     redis: Redis
     settings: WorkerSettings
+    blobs: BlobStore
     completed: bool = False
 
     async def complete_in(self, conn: AsyncConnection[Any]) -> None:

@@ -17,11 +17,12 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from docket_core.contracts import JOBS_NOTIFY_CHANNEL, MalformedMessageError, decode_job_payload
+from docket_core.tables import jobs as queue
+from docket_core.tables.blobs import BlobStore
+from docket_core.tables.jobs import ClaimedJob, LeaseLostError
 from docket_worker.handlers.registry import HANDLERS
-from docket_worker.jobs import queue
 from docket_worker.jobs.context import JobContext
 from docket_worker.jobs.metrics import IN_FLIGHT, JOB_DURATION, JOBS, OLDEST_PENDING, QUEUE_DEPTH
-from docket_worker.jobs.queue import ClaimedJob, LeaseLostError
 from docket_worker.settings import WorkerSettings
 
 logger = logging.getLogger("docket.worker.runner")
@@ -46,11 +47,16 @@ async def _after_death(ctx: JobContext) -> None:
 
 class JobRunner:
     def __init__(
-        self, settings: WorkerSettings, pool: AsyncConnectionPool[AsyncConnection[Any]], redis: Redis
+        self,
+        settings: WorkerSettings,
+        pool: AsyncConnectionPool[AsyncConnection[Any]],
+        redis: Redis,
+        blobs: BlobStore,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.redis = redis
+        self.blobs = blobs
         self.worker_id = new_worker_id()
         self.running: dict[int, tuple[ClaimedJob, asyncio.Task[None]]] = {}
         self._wake = asyncio.Event()
@@ -120,7 +126,7 @@ class JobRunner:
     async def _run(self, job: ClaimedJob) -> None:
         started = time.perf_counter()
         IN_FLIGHT.inc()
-        ctx = JobContext(job, self.worker_id, self.pool, self.redis, self.settings)
+        ctx = JobContext(job, self.worker_id, self.pool, self.redis, self.settings, self.blobs)
         outcome = "succeeded"
         try:
             if job.attempt > job.max_attempts:

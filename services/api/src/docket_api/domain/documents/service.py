@@ -11,11 +11,10 @@ from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 from psycopg_pool import AsyncConnectionPool
 
-from docket_api.domain.documents import repository as repo
-from docket_api.domain.documents.blobs import BlobStore
 from docket_api.domain.documents.cursor import decode_cursor, encode_cursor
 from docket_api.domain.documents.filenames import title_from_filename
 from docket_api.domain.documents.schemas import (
+    PREVIEW_CHARS,
     DocumentDetail,
     DocumentOut,
     DocumentPage,
@@ -23,9 +22,11 @@ from docket_api.domain.documents.schemas import (
     document_out,
 )
 from docket_api.domain.documents.upload import check_declared_length, store_upload
-from docket_api.domain.jobs.repository import enqueue
 from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent
 from docket_core.http.problems import Problem
+from docket_core.tables import documents as repo
+from docket_core.tables.blobs import BlobStore
+from docket_core.tables.jobs import enqueue
 
 
 def not_found() -> Problem:
@@ -101,14 +102,14 @@ class DocumentService:
 
     async def get(self, owner_id: str, document_id: uuid.UUID) -> DocumentDetail:
         async with self.pool.connection() as conn:
-            row = await repo.get(conn, owner_id, document_id)
+            row = await repo.get(conn, owner_id, document_id, preview_chars=PREVIEW_CHARS)
         if row is None:
             raise not_found()
         return document_detail(row)
 
     async def download(self, owner_id: str, document_id: uuid.UUID) -> Download:
         async with self.pool.connection() as conn:
-            row = await repo.get(conn, owner_id, document_id)
+            row = await repo.get(conn, owner_id, document_id, preview_chars=0)
         if row is None:
             raise not_found()
         return Download(

@@ -11,11 +11,11 @@ from typing import Any
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 from psycopg import AsyncConnection
 
-from docket_api.domain.documents.blobs import BlobStore
 from docket_api.domain.documents.filenames import sanitise_filename
 from docket_api.domain.documents.sniff import SNIFF_BYTES, UnsupportedTypeError, detect
 from docket_core.contracts import declared_body_too_large, upload_body_limit
 from docket_core.http.problems import Problem
+from docket_core.tables.blobs import BlobStore
 
 FILE_FIELD = "file"
 

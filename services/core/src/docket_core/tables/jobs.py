@@ -1,4 +1,5 @@
-"""SQL for the job queue: claim with SKIP LOCKED, leases, retries with backoff, and the attempt history."""
+"""SQL for the job queue (``jobs`` and ``job_attempts``): the API enqueues, the worker claims with
+SKIP LOCKED, holds leases, retries with backoff and records every attempt; the CLI requeues dead jobs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from docket_core.contracts import JOBS_NOTIFY_CHANNEL, JobPayload
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
@@ -24,6 +29,18 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempt: int
     max_attempts: int
+
+
+async def enqueue(conn: AsyncConnection[Any], payload: JobPayload) -> int:
+    """Add a job in the caller's transaction; its NOTIFY is delivered when that commits, never before."""
+    cur = await conn.execute(
+        "INSERT INTO jobs (kind, payload) VALUES (%s, %s) RETURNING id",
+        (payload.KIND, Jsonb(payload.to_builtins())),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    await conn.execute("SELECT pg_notify(%s, %s)", (JOBS_NOTIFY_CHANNEL, payload.KIND))
+    return int(row["id"])  # type: ignore[call-overload]
 
 
 CLAIM = """
@@ -158,3 +175,28 @@ async def queue_stats(conn: AsyncConnection[Any]) -> tuple[int, float]:
     row = await cur.fetchone()
     assert row is not None
     return int(row["depth"]), float(row["oldest"])  # type: ignore[call-overload]
+
+
+def unfinished(conn: psycopg.Connection[Any], *, dead_only: bool) -> list[dict[str, Any]]:
+    """Jobs that have not succeeded (or only the dead ones), oldest first, for the operator's CLI."""
+    where = "status = 'dead'" if dead_only else "status <> 'succeeded'"
+    cur = conn.cursor(row_factory=dict_row)
+    return cur.execute(
+        f"SELECT id, kind, status, attempts, max_attempts, updated_at, last_error FROM jobs "
+        f"WHERE {where} ORDER BY id"
+    ).fetchall()
+
+
+def requeue_dead(conn: psycopg.Connection[Any], ids: list[int], *, every: bool) -> list[int]:
+    """Give dead jobs (these ``ids``, or ``every`` one) a fresh set of attempts, and wake the workers."""
+    requeued = [
+        int(row[0])
+        for row in conn.execute(
+            "UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), locked_by = NULL, "
+            "locked_until = NULL, finished_at = NULL, updated_at = now() "
+            "WHERE status = 'dead' AND (%s OR id = ANY(%s)) RETURNING id",
+            (every, ids),
+        ).fetchall()
+    ]
+    conn.execute("SELECT pg_notify(%s, 'retry')", (JOBS_NOTIFY_CHANNEL,))
+    return requeued

@@ -1,11 +1,14 @@
-"""Where a document's bytes live. PostgreSQL by default, so one pg_dump holds everything.
+"""Where a document's bytes live: ``document_blobs`` and ``document_blob_chunks``, in PostgreSQL by
+default, so one pg_dump holds everything.
 
-The routes speak only to :class:`BlobStore`; an S3-compatible store can implement it later.
+The API (upload, download) and the worker (processing, purging) speak only to :class:`BlobStore`; an
+S3-compatible store can implement it later.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from psycopg import AsyncConnection
@@ -24,7 +27,9 @@ class BlobStore(Protocol):
 
     async def read_chunk(self, conn: AsyncConnection[Any], blob_id: uuid.UUID, seq: int) -> bytes | None: ...
 
-    async def delete(self, conn: AsyncConnection[Any], blob_id: uuid.UUID) -> None: ...
+    def chunks(self, conn: AsyncConnection[Any], blob_id: uuid.UUID) -> AsyncIterator[bytes]: ...
+
+    async def purge(self, conn: AsyncConnection[Any], blob_id: uuid.UUID) -> None: ...
 
 
 class PostgresBlobStore:
@@ -53,5 +58,18 @@ class PostgresBlobStore:
         row = await cur.fetchone()
         return bytes(row["data"]) if row else None  # type: ignore[call-overload]
 
-    async def delete(self, conn: AsyncConnection[Any], blob_id: uuid.UUID) -> None:
-        await conn.execute("DELETE FROM document_blobs WHERE id = %s", (blob_id,))
+    async def chunks(self, conn: AsyncConnection[Any], blob_id: uuid.UUID) -> AsyncIterator[bytes]:
+        """Every chunk of the blob, in order."""
+        cur = await conn.execute(
+            "SELECT data FROM document_blob_chunks WHERE blob_id = %s ORDER BY seq", (blob_id,)
+        )
+        async for row in cur:
+            yield bytes(row["data"])  # type: ignore[call-overload]
+
+    async def purge(self, conn: AsyncConnection[Any], blob_id: uuid.UUID) -> None:
+        """Delete the blob unless a document still refers to it; deleting twice is harmless."""
+        await conn.execute(
+            "DELETE FROM document_blobs b WHERE b.id = %s "
+            "AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.blob_id = b.id)",
+            (blob_id,),
+        )

@@ -1,0 +1,220 @@
+"""SQL for the ``documents`` table: the API's owner-scoped reads and writes, the worker's status
+changes, and full-text search. Every status change a document can go through is a function here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+
+Row = dict[str, Any]
+COLUMNS = (
+    "id, filename, title, content_type, size_bytes, sha256, status, failure_reason, page_count, "
+    "word_count, created_at, updated_at"
+)
+TEXT_SEARCH_CONFIG = "english"
+INDEXED_TEXT_CHARS = 300_000  # a tsvector holds at most 1 MB; the rest of a huge text is stored, not indexed
+# Private-use characters mark the hits, so the snippet can be HTML-escaped before <mark> goes in.
+HIT_START, HIT_END = "\ue000", "\ue001"
+HEADLINE_OPTIONS = (
+    f"StartSel={HIT_START}, StopSel={HIT_END}, MaxFragments=2, MaxWords=30, MinWords=10, "
+    'FragmentDelimiter=" … "'
+)
+# ts_headline re-parses the text (about 5 ms per 50 KB): cap it, and run it only for the rows shown.
+HEADLINE_TEXT_CHARS = 20_000
+
+
+async def id_by_hash(conn: AsyncConnection[Any], owner_id: str, sha256: bytes) -> uuid.UUID | None:
+    cur = await conn.execute(
+        "SELECT id FROM documents WHERE owner_id = %s AND sha256 = %s", (owner_id, sha256)
+    )
+    row = await cur.fetchone()
+    return row["id"] if row else None  # type: ignore[call-overload,no-any-return]
+
+
+async def insert(
+    conn: AsyncConnection[Any],
+    *,
+    owner_id: str,
+    blob_id: uuid.UUID,
+    filename: str,
+    title: str,
+    content_type: str,
+    size_bytes: int,
+    sha256: bytes,
+) -> Row:
+    cur = await conn.execute(
+        "INSERT INTO documents (owner_id, blob_id, filename, title, content_type, size_bytes, sha256) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
+        (owner_id, blob_id, filename, title, content_type, size_bytes, sha256),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return row  # type: ignore[no-any-return]
+
+
+async def get(
+    conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID, *, preview_chars: int
+) -> Row | None:
+    """The owner's document with its ``blob_id`` and the first ``preview_chars`` of its text."""
+    cur = await conn.execute(
+        f"SELECT {COLUMNS}, blob_id, left(extracted_text, %s) AS preview "
+        "FROM documents WHERE id = %s AND owner_id = %s",
+        (preview_chars, document_id, owner_id),
+    )
+    return await cur.fetchone()  # type: ignore[no-any-return]
+
+
+async def page(
+    conn: AsyncConnection[Any],
+    owner_id: str,
+    *,
+    limit: int,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    status: str | None,
+    title_prefix: str | None,
+) -> list[Row]:
+    """Newest first; ``after`` is the (created_at, id) of the last row of the previous page."""
+    clauses = ["owner_id = %s"]
+    params: list[Any] = [owner_id]
+    if after is not None:
+        clauses.append("(created_at, id) < (%s, %s)")
+        params.extend(after)
+    if status is not None:
+        clauses.append("status = %s")
+        params.append(status)
+    if title_prefix:
+        clauses.append("lower(title) LIKE %s")
+        params.append(_escape_like(title_prefix.lower()) + "%")
+    params.append(limit)
+    cur = await conn.execute(
+        f"SELECT {COLUMNS} FROM documents WHERE {' AND '.join(clauses)} "
+        "ORDER BY created_at DESC, id DESC LIMIT %s",
+        params,
+    )
+    return await cur.fetchall()  # type: ignore[return-value]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def delete(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> uuid.UUID | None:
+    """Delete the row; returns its blob id so the caller can schedule the purge."""
+    cur = await conn.execute(
+        "DELETE FROM documents WHERE id = %s AND owner_id = %s RETURNING blob_id", (document_id, owner_id)
+    )
+    row = await cur.fetchone()
+    return row["blob_id"] if row else None  # type: ignore[call-overload,no-any-return]
+
+
+async def status_of(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> Row | None:
+    cur = await conn.execute(
+        "SELECT id, status, failure_reason FROM documents WHERE id = %s AND owner_id = %s",
+        (document_id, owner_id),
+    )
+    return await cur.fetchone()  # type: ignore[no-any-return]
+
+
+async def to_process(conn: AsyncConnection[Any], document_id: uuid.UUID) -> Row | None:
+    """What the worker needs to process a document (any owner's): its blob and claimed type."""
+    cur = await conn.execute(
+        "SELECT id, blob_id, content_type, filename, title FROM documents WHERE id = %s", (document_id,)
+    )
+    return await cur.fetchone()  # type: ignore[no-any-return]
+
+
+async def mark_pending(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> Row | None:
+    """Queued for (re)processing by its owner; the old text keeps serving until the new one is ready."""
+    cur = await conn.execute(
+        "UPDATE documents SET status = 'pending', failure_reason = NULL, updated_at = now() "
+        f"WHERE id = %s AND owner_id = %s RETURNING {COLUMNS}",
+        (document_id, owner_id),
+    )
+    return await cur.fetchone()  # type: ignore[no-any-return]
+
+
+async def mark_processing(conn: AsyncConnection[Any], document_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE documents SET status = 'processing', updated_at = now() WHERE id = %s", (document_id,)
+    )
+
+
+async def mark_ready(
+    conn: AsyncConnection[Any],
+    document_id: uuid.UUID,
+    *,
+    text: str,
+    title: str | None,
+    page_count: int | None,
+    word_count: int,
+) -> None:
+    """Store the extracted text and its counts, and index the title and (the start of) the text."""
+    await conn.execute(
+        """
+        UPDATE documents d SET
+            status = 'ready', failure_reason = NULL, extracted_text = t.text,
+            title = coalesce(%(title)s, d.title), page_count = %(pages)s, word_count = %(words)s,
+            search = setweight(to_tsvector(%(config)s::regconfig, coalesce(%(title)s, d.title)), 'A')
+                  || setweight(to_tsvector(%(config)s::regconfig, left(t.text, %(indexed)s)), 'B'),
+            updated_at = now()
+        FROM (SELECT %(text)s::text AS text) t  -- the text is sent once, not twice
+        WHERE d.id = %(id)s
+        """,
+        {
+            "id": document_id,
+            "text": text,
+            "title": title,
+            "pages": page_count,
+            "words": word_count,
+            "config": TEXT_SEARCH_CONFIG,
+            "indexed": INDEXED_TEXT_CHARS,
+        },
+    )
+
+
+async def mark_failed(conn: AsyncConnection[Any], document_id: uuid.UUID, reason: str) -> None:
+    """Failed, with the reason; whatever an earlier run extracted is dropped, so nothing stale is shown
+    or matched. The same whether extraction refused the file or the job died after its retries."""
+    await conn.execute(
+        "UPDATE documents SET status = 'failed', failure_reason = %s, extracted_text = NULL, "
+        "search = NULL, word_count = NULL, page_count = NULL, updated_at = now() WHERE id = %s",
+        (reason, document_id),
+    )
+
+
+async def search(conn: AsyncConnection[Any], owner_id: str, query: str, limit: int, offset: int) -> list[Row]:
+    """``limit`` + 1 ranked hits among the owner's ready documents (the extra one tells whether there
+    is a next page), each shown hit with a snippet whose matches are wrapped in HIT_START/HIT_END."""
+    cur = await conn.execute(
+        """
+        WITH q AS (SELECT websearch_to_tsquery(%(config)s::regconfig, %(query)s) AS query),
+        hits AS (
+            SELECT d.id, d.title, d.filename, d.content_type, d.created_at, d.extracted_text,
+                   ts_rank_cd(d.search, q.query) AS rank, q.query
+            FROM documents d, q
+            WHERE d.owner_id = %(owner)s AND d.status = 'ready' AND d.search @@ q.query
+            ORDER BY rank DESC, d.created_at DESC, d.id
+            LIMIT %(limit)s + 1 OFFSET %(offset)s
+        ), numbered AS (
+            SELECT *, row_number() OVER (ORDER BY rank DESC, created_at DESC, id) AS n FROM hits
+        )
+        SELECT id, title, filename, content_type, created_at, rank,
+               CASE WHEN n <= %(limit)s THEN
+                 ts_headline(%(config)s::regconfig, left(extracted_text, %(chars)s), query, %(options)s)
+               END AS snippet
+        FROM numbered ORDER BY n
+        """,
+        {
+            "config": TEXT_SEARCH_CONFIG,
+            "query": query,
+            "owner": owner_id,
+            "limit": limit,
+            "offset": offset,
+            "chars": HEADLINE_TEXT_CHARS,
+            "options": HEADLINE_OPTIONS,
+        },
+    )
+    return await cur.fetchall()  # type: ignore[return-value]
