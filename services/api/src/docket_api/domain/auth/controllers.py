@@ -18,7 +18,7 @@ from docket_api.domain.auth.schemas import (
 )
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import Principal
-from docket_api.server.openapi import AUTH_PROBLEM_RESPONSES, PROBLEM_RESPONSES
+from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, PROBLEM_RESPONSES
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 

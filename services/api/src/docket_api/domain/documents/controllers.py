@@ -18,7 +18,7 @@ from docket_api.domain.documents.filenames import content_disposition
 from docket_api.domain.documents.ranges import parse_range
 from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage
 from docket_api.domain.documents.service import DocumentService
-from docket_api.server.openapi import AUTH_PROBLEM_RESPONSES, problem_spec
+from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, problem_spec
 from docket_core.contracts import DocumentStatus, document_events_channel
 
 DOCUMENT_RESPONSES = {**AUTH_PROBLEM_RESPONSES, 404: problem_spec("No such document (or not yours)")}

@@ -14,7 +14,7 @@ from litestar.params import QueryParameter
 from docket_api.domain.auth.deps import provide_principal
 from docket_api.domain.auth.tokens import Principal
 from docket_api.domain.documents.cursor import decode_offset, encode_offset
-from docket_api.server.openapi import AUTH_PROBLEM_RESPONSES
+from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES
 from docket_core.http.problems import Problem
 from docket_core.tables.documents import HIT_END, HIT_START, search
 
