@@ -7,7 +7,9 @@ handler aggregates every process's files (prometheus-client's multiprocess mode)
 
 from __future__ import annotations
 
+import asyncio
 import os
+from typing import Any
 
 from litestar import Response, get
 from prometheus_client import (
@@ -19,7 +21,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from psycopg_pool import AsyncConnectionPool
 
+POOL_STATS_INTERVAL_SECONDS = 5.0
 HTTP_REQUESTS = Counter(
     "docket_http_requests_total", "HTTP requests by route template and status", ["method", "route", "status"]
 )
@@ -48,6 +52,15 @@ def record_pool_stats(stats: dict[str, int]) -> None:
     DB_POOL_SIZE.set(size)
     DB_POOL_IN_USE.set(size - stats.get("pool_available", 0))
     DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
+
+
+async def sample_pool_stats(
+    pool: AsyncConnectionPool[Any], interval: float = POOL_STATS_INTERVAL_SECONDS
+) -> None:
+    """Record the pool's gauges every ``interval`` seconds until cancelled (run it as a lifespan task)."""
+    while True:
+        record_pool_stats(pool.get_stats())
+        await asyncio.sleep(interval)
 
 
 def render_metrics() -> bytes:

@@ -14,7 +14,7 @@ from docket_core.db import create_pool
 from docket_core.http.plugin import ServicePlugin, wrap_asgi
 from docket_core.lifecycle import Lifecycle
 from docket_core.logging import configure_logging
-from docket_core.metrics import record_pool_stats
+from docket_core.metrics import sample_pool_stats
 from docket_core.redis import create_redis
 from docket_core.sentry import init_sentry
 from docket_core.settings import load_settings
@@ -43,7 +43,7 @@ def create_app(settings: WorkerSettings | None = None) -> ASGIApp:
         loop = asyncio.get_running_loop()
         lifecycle.on_drain(lambda: _call_soon(loop, runner.stop_claiming))
         runner.start()
-        stats = asyncio.create_task(_publish_pool_stats(pool))
+        stats = asyncio.create_task(sample_pool_stats(pool))
         logger.info("worker started", extra={"port": settings.port, "worker_id": runner.worker_id})
         try:
             yield
@@ -72,9 +72,3 @@ def create_app(settings: WorkerSettings | None = None) -> ASGIApp:
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
     loop.call_soon_threadsafe(callback)
-
-
-async def _publish_pool_stats(pool: object) -> None:
-    while True:
-        record_pool_stats(pool.get_stats())  # type: ignore[attr-defined]
-        await asyncio.sleep(5.0)

@@ -16,12 +16,11 @@ from docket_api.domain.documents.service import DocumentService
 from docket_api.server.ratelimit import RateLimiter
 from docket_api.settings import ApiSettings
 from docket_core.db import create_pool
-from docket_core.metrics import record_pool_stats
+from docket_core.metrics import sample_pool_stats
 from docket_core.redis import create_redis
 from docket_core.tables.blobs import PostgresBlobStore
 
 logger = logging.getLogger("docket.api")
-POOL_STATS_INTERVAL_SECONDS = 5.0
 
 
 def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-untyped-def]
@@ -37,7 +36,7 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.auth_service = AuthService(pool, redis, codec, settings)
         app.state.documents = DocumentService(pool, PostgresBlobStore(), settings.max_upload_bytes)
         app.state.expected_schema = latest_version()
-        stats_task = asyncio.create_task(_publish_pool_stats(app))
+        stats_task = asyncio.create_task(sample_pool_stats(pool))
         logger.info("api started", extra={"port": settings.port, "environment": settings.environment})
         try:
             yield
@@ -48,12 +47,6 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
             logger.info("api stopped")
 
     return lifespan
-
-
-async def _publish_pool_stats(app: Litestar) -> None:
-    while True:
-        record_pool_stats(app.state.pool.get_stats())
-        await asyncio.sleep(POOL_STATS_INTERVAL_SECONDS)
 
 
 async def check_database(app: Litestar) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from docket_worker.backup.errors import BackupError
 from docket_worker.backup.naming import partial_name
@@ -53,24 +55,23 @@ class DirectoryTarget:
         return (self.root / file).read_bytes()
 
     def write(self, file: str, data: bytes) -> None:
-        staging = self.staging_path(file)
-        try:
-            with open(staging, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            self._commit(staging, file)
-        finally:
-            staging.unlink(missing_ok=True)
+        with self._staged(file) as out:
+            out.write(data)
 
     def store(self, file: str, source: Path) -> None:
         if source == self.staging_path(file):
             self._commit(source, file)
             return
+        with open(source, "rb") as src, self._staged(file) as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+
+    @contextlib.contextmanager
+    def _staged(self, file: str) -> Iterator[BinaryIO]:
+        """A file to write ``file`` into: fsynced and renamed into place if the block succeeds, else gone."""
         staging = self.staging_path(file)
         try:
-            with open(source, "rb") as src, open(staging, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+            with open(staging, "wb") as out:
+                yield out
                 out.flush()
                 os.fsync(out.fileno())
             self._commit(staging, file)

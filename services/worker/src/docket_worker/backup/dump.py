@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docket_worker.backup.errors import BackupError
-from docket_worker.backup.pgtools import libpq_target
+from docket_worker.backup.pgtools import libpq_target, reaped
 from docket_worker.backup.progress import Progress
 from docket_worker.backup.units import format_bytes
 
@@ -43,19 +43,13 @@ def dump_database(pg_dump: str, url: str, snapshot_id: str, out_path: Path, prog
     with tempfile.TemporaryFile() as errors, open(out_path, "xb") as out:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=env)
         assert process.stdout is not None
-        try:
+        with reaped(process, process.stdout):
             while chunk := process.stdout.read(_READ_BYTES):
                 out.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
                 progress.update(f"{format_bytes(size)} written", bytes_written=size)
             code = process.wait()
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            process.stdout.close()
         if code != 0:
             errors.seek(0)
             message = errors.read().decode(errors="replace").strip() or "no message"

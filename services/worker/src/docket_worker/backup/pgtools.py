@@ -1,11 +1,15 @@
-"""The PostgreSQL client programs: where they are, and how to hand them a URL without its password."""
+"""The PostgreSQL client programs: where they are, how to hand them a URL without its password, and
+how to leave no child behind."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import psycopg
 
@@ -68,3 +72,16 @@ def database_name(url: str) -> str:
     """The database a URL names."""
     params = psycopg.conninfo.conninfo_to_dict(url)
     return str(params.get("dbname") or params.get("user") or "")
+
+
+@contextmanager
+def reaped(process: subprocess.Popen[Any], pipe: IO[Any]) -> Iterator[None]:
+    """Kill and reap ``process`` if the block fails (Ctrl-C, a full disk); close its ``pipe`` either way."""
+    try:
+        yield
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        pipe.close()

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from docket_worker.backup.errors import BackupError
-from docket_worker.backup.pgtools import libpq_target
+from docket_worker.backup.pgtools import libpq_target, reaped
 from docket_worker.backup.progress import Progress
 
 _TAIL_LINES = 12
@@ -48,19 +48,13 @@ def load(pg_restore: str, dump: Path, url: str, *, clean: bool, progress: Progre
         [*command, str(dump)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
     assert process.stderr is not None
-    try:
+    with reaped(process, process.stderr):
         for raw in process.stderr:
             line = raw.rstrip()
             tail = [*tail[-_TAIL_LINES + 1 :], line]
             if "processing data for table" in line:
                 progress.update(line.removeprefix("pg_restore: "))
         code = process.wait()
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    finally:
-        process.stderr.close()
     if code != 0:
         errors = [line for line in tail if "error" in line.lower()] or tail
         raise BackupError(f"pg_restore failed (exit {code}); nothing was restored: " + " / ".join(errors))
