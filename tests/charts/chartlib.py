@@ -69,7 +69,6 @@ REAL_SECRETS = {
     "SENTRY_DSN": "https://publickey@o1.ingest.sentry.io/1",
 }
 WEB_SECRETS = {
-    "DATABASE_URL": REAL_SECRETS["DATABASE_URL"],
     "REDIS_URL": REAL_SECRETS["REDIS_URL"],
     "CSRF_SECRET": "Vb3nT8qW1zK6xR2mP9sD4fH7jL0cG5yA",
 }
@@ -101,7 +100,9 @@ CASES: tuple[Case, ...] = (
             "global": {"environment": "production"},
             "secrets": REAL_SECRETS,
             "ingress": {**EXAMPLE_HOST, "tls": {"clusterIssuer": "letsencrypt"}},
-            "networkPolicy": {"egress": {"sentry": {"enabled": True}}},
+            "networkPolicy": {
+                "egress": {"sentry": {"enabled": True, "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}}
+            },
         },
     ),
     Case(
@@ -128,6 +129,12 @@ CASES: tuple[Case, ...] = (
                     "url": "s3://docket-backups/staging",
                     "endpoint": "https://minio.example.com",
                     "existingSecret": "docket-backup-s3",
+                    "egress": {
+                        "ports": [9000],
+                        "to": [
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "minio"}}}
+                        ],
+                    },
                 },
                 "verify": {"enabled": True},
             }
@@ -165,6 +172,7 @@ CASES: tuple[Case, ...] = (
         "docket",
         {
             "global": {"ingress": {"controller": "traefik"}},
+            "postgresql": {"maxConnections": 100000000},
             "api": {
                 "ingress": {"hsts": {"maxAgeSeconds": 63072000}},
                 "migration": {"activeDeadlineSeconds": 1200000},

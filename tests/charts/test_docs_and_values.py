@@ -38,6 +38,56 @@ SHARED_VALUE_NAMES = (
 # HOST is every address in a container; ENVIRONMENT also follows global.environment; RELEASE defaults to
 # the image tag; the web's API_URL defaults to the api Service of the release
 CHART_OWNED = {"HOST": "0.0.0.0", "ENVIRONMENT": None, "RELEASE": None, "API_URL": None}  # noqa: S104
+# defaults the charts choose on purpose, unlike the services' (each explained in the values' comments):
+# TRUSTED_PROXIES names kind's pod network, so the default install on kind counts clients apart; the
+# worker runs fewer and smaller parsing children, so they fit its memory limit
+CHART_DEFAULTS = {
+    "TRUSTED_PROXIES": ["10.244.0.0/16"],
+    "WORKER_CONCURRENCY": 4,
+    "WORKER_EXTRACT_MEMORY_MB": 512,
+}
+# Issue #13's settings (SETTINGS-13.md). The charts set them while the services gain them on other
+# branches, so until those are merged a service may not declare (and docs/configuration.md may not
+# list) them yet; once every branch is in, these allowances are unused.
+ISSUE_13_SETTINGS = {
+    "api": {
+        "MANAGEMENT_PORT",
+        "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        "UPLOAD_SPOOL_MEMORY_BYTES",
+        "UPLOAD_MIN_BYTES_PER_SECOND",
+        "UPLOAD_GRACE_SECONDS",
+        "UPLOAD_MAX_SECONDS",
+        "QUOTA_STORED_BYTES",
+        "QUOTA_DOCUMENTS",
+        "QUOTA_UPLOADS_IN_FLIGHT",
+        "PASSWORD_HASH_CONCURRENCY",
+        "PASSWORD_HASH_WAIT_SECONDS",
+        "LOGIN_IP_MAX_FAILURES",
+    },
+    "web": {
+        "MANAGEMENT_PORT",
+        "UPLOAD_SPOOL_MEMORY_BYTES",
+        "UPLOAD_MIN_BYTES_PER_SECOND",
+        "UPLOAD_GRACE_SECONDS",
+        "UPLOAD_MAX_SECONDS",
+        "SESSION_MAX_AGE_SECONDS",
+    },
+    "worker": {"DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "WORKER_EXTRACT_CPU_SECONDS"},
+}
+# Settings a service's settings object declares (they are common to every service) but its pods never
+# read, so the chart gives them none: the web opens no PostgreSQL connection.
+DECLARED_NOT_READ = {
+    "api": set(),
+    "web": {
+        "DATABASE_URL",
+        "DB_POOL_MIN_SIZE",
+        "DB_POOL_MAX_SIZE",
+        "DB_POOL_TIMEOUT",
+        "DB_STATEMENT_TIMEOUT_MS",
+        "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+    },
+    "worker": set(),
+}
 
 
 def values(chart: str) -> dict[str, Any]:
@@ -181,20 +231,22 @@ def test_values_map_one_for_one_to_the_documented_variables(chart: str) -> None:
     chart_values = values(chart)
     keys = set(chart_values["config"]) | set(chart_values["secrets"])
     assert not set(chart_values["config"]) & set(chart_values["secrets"])
-    documented = section_for(chart, documented_variables())
+    documented = set(section_for(chart, documented_variables()))
     backup_vars = set(chart_values.get("backup", {}).get("config", {})) | BACKUP_CHART_SET
-    only_values = sorted(keys - set(documented))
-    only_documented = sorted(set(documented) - keys - backup_vars)
-    assert keys == set(documented) - backup_vars, (
-        f"{chart}: values only {only_values}, docs only {only_documented}"
-    )
+    only_values = keys - documented - ISSUE_13_SETTINGS[chart]
+    only_documented = documented - keys - backup_vars - DECLARED_NOT_READ[chart]
+    assert not only_values, f"{chart}: values only {sorted(only_values)}"
+    assert not only_documented, f"{chart}: docs only {sorted(only_documented)}"
 
 
 @pytest.mark.parametrize("chart", SERVICE_CHARTS)
 def test_values_map_one_for_one_to_the_settings_the_service_reads(chart: str) -> None:
     chart_values = values(chart)
+    keys = set(chart_values["config"]) | set(chart_values["secrets"])
     fields = {field.name.upper() for field in msgspec.structs.fields(settings_class(chart))}
-    assert set(chart_values["config"]) | set(chart_values["secrets"]) == fields
+    assert not keys - fields - ISSUE_13_SETTINGS[chart], f"{chart}: settings the service does not read"
+    assert not fields - keys - DECLARED_NOT_READ[chart], f"{chart}: settings the chart does not map"
+    assert not keys & DECLARED_NOT_READ[chart], f"{chart}: the chart maps settings its pods never read"
 
 
 @pytest.mark.parametrize("chart", SERVICE_CHARTS)
@@ -202,9 +254,12 @@ def test_defaults_match_the_documented_defaults(chart: str) -> None:
     config = values(chart)["config"]
     documented = section_for(chart, documented_variables())
     for name, default in documented.items():
-        if name not in config or name in CHART_OWNED:
+        if name not in config or name in CHART_OWNED or config[name] is None:
+            continue  # None: unset, so the service's default applies
+        if name in CHART_DEFAULTS:
+            assert config[name] == CHART_DEFAULTS[name], f"{chart}: config.{name} is {config[name]!r}"
             continue
-        if name == "PORT":
+        if name in ("PORT", "MANAGEMENT_PORT") and re.search(rf"{chart} `(\d+)`", default):
             expected: Any = int(re.search(rf"{chart} `(\d+)`", default)[1])  # type: ignore[index]
         elif default.startswith("*(empty"):
             expected = ""

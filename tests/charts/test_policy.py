@@ -121,7 +121,7 @@ def test_selectors_use_only_stable_labels_and_match_the_pods(rendered: Rendered)
         targets = [
             name for name, labels in pods.items() if chartlib.matches({"matchLabels": selector}, labels)
         ]
-        assert targets == [service.name], f"Service {service.name} selects {targets}"
+        assert targets == [_workload_of(service)], f"Service {service.name} selects {targets}"
     for pdb in rendered.of_kind("PodDisruptionBudget"):
         targets = [
             n for n in rendered.names("Deployment") if chartlib.matches(pdb.obj["spec"]["selector"], pods[n])
@@ -146,9 +146,14 @@ def test_selectors_use_only_stable_labels_and_match_the_pods(rendered: Rendered)
             for name, service in services.items()
             if chartlib.matches(monitor.obj["spec"]["selector"], service["metadata"]["labels"])
         ]
-        assert selected == [monitor.name], f"ServiceMonitor {monitor.name} selects {selected}"
-        ports = {p["name"] for p in services[monitor.name]["spec"]["ports"]}
+        assert selected == [f"{monitor.name}-metrics"], f"ServiceMonitor {monitor.name} selects {selected}"
+        ports = {p["name"] for p in services[selected[0]]["spec"]["ports"]}
         assert {e["port"] for e in monitor.obj["spec"]["endpoints"]} <= ports
+
+
+def _workload_of(service: Manifest) -> str:
+    """The Deployment a Service fronts: "<fullname>" for the public one, "<fullname>-metrics" for metrics."""
+    return service.name.removesuffix("-metrics")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +173,7 @@ def test_probes_and_services_target_named_ports_that_exist(rendered: Rendered) -
                 assert isinstance(port, str), f"{name}: {probe_kind} uses a numbered port"
                 assert port in ports, f"{name}: {probe_kind} port {port!r} is not a container port"
     for service in rendered.of_kind("Service"):
-        spec = pods[service.name]
+        spec = pods[_workload_of(service)]
         named = {p["name"]: p["containerPort"] for c in spec["containers"] for p in c.get("ports") or []}
         for port in service.obj["spec"]["ports"]:
             assert isinstance(port["targetPort"], str), f"{service.name}: a numbered targetPort"
@@ -186,15 +191,32 @@ def test_probes_and_services_target_named_ports_that_exist(rendered: Rendered) -
                 assert backend["port"]["name"] in services[backend["name"]]
 
 
-def test_every_long_running_container_has_the_three_honest_probes(rendered: Rendered) -> None:
+def test_probes_and_metrics_are_reachable_only_on_the_management_port(rendered: Rendered) -> None:
+    """/healthz, /readyz and /metrics live on "management"; what the Ingress reaches has only "http"."""
     for deployment in rendered.of_kind("Deployment"):
         container = deployment.obj["spec"]["template"]["spec"]["containers"][0]
-        assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
-        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert container["ports"] == [
-            {"name": "http", "containerPort": container["ports"][0]["containerPort"], "protocol": "TCP"}
-        ]
+        for probe_kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+            port = container[probe_kind]["httpGet"]["port"]
+            assert port == "management", f"{deployment.name}: {probe_kind} on {port}"
+    for monitor in rendered.of_kind("ServiceMonitor"):
+        assert [e["port"] for e in monitor.obj["spec"]["endpoints"]] == ["management"], monitor.name
+    services = {s.name: s.obj for s in rendered.of_kind("Service")}
+    for ingress in rendered.of_kind("Ingress"):
+        for rule in ingress.obj["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                assert backend["port"]["name"] == "http", f"Ingress {ingress.name} points at {backend}"
+                ports = services[backend["name"]]["spec"]["ports"]
+                assert [(p["name"], p["targetPort"]) for p in ports] == [("http", "http")], (
+                    f"Service {backend['name']} behind the Ingress exposes {ports}"
+                )
+    for service in rendered.of_kind("Service"):
+        names = {p["targetPort"] for p in service.obj["spec"]["ports"]}
+        assert names in ({"http"}, {"management"}), f"{service.name} mixes the public and management ports"
+        if "management" in names:
+            assert service.name.endswith("-metrics")
+            assert service.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "metrics"
+            assert service.obj["spec"]["clusterIP"] == "None"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,9 +275,13 @@ def test_every_reference_resolves_in_the_release_or_to_a_documented_existing_obj
                 assert target.hook_weight < workload.hook_weight, (
                     f"{kind}/{name} must be created before {workload.name}"
                 )
-            else:
-                assert not target.is_hook, (
-                    f"{workload.name} uses hook {kind}/{name}, which is deleted after the hook"
+            elif target.is_hook:
+                # a release object may use a hook only if Helm never deletes it (Helm's default
+                # policy for a hook without one is before-hook-creation)
+                policies = set(target.annotations.get("helm.sh/hook-delete-policy", "").split(","))
+                assert "helm.sh/hook-delete-policy" in target.annotations, f"{kind}/{name}: no policy"
+                assert not policies & {"hook-succeeded", "before-hook-creation"}, (
+                    f"{workload.name} uses hook {kind}/{name}, which Helm deletes"
                 )
 
 
@@ -378,19 +404,27 @@ def test_the_migration_job_is_a_weighted_pre_install_pre_upgrade_hook(rendered: 
     pod = spec["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     assert pod["containers"][0]["args"] == ["migrate"]
-    hooks = [m for m in rendered.manifests if m.is_hook and m is not job]
-    assert {m.kind for m in hooks} >= {"ServiceAccount", "ConfigMap"}
+    hooks = [
+        m
+        for m in rendered.manifests
+        if m.is_hook
+        and m is not job
+        and m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+    ]
     hook_kinds = {m.kind for m in hooks}
+    assert "ServiceAccount" in hook_kinds
     assert ("NetworkPolicy" in hook_kinds) == any(not m.is_hook for m in rendered.of_kind("NetworkPolicy"))
     assert ("Secret" in hook_kinds) == any(not m.is_hook for m in rendered.of_kind("Secret"))
     for hook in hooks:
         assert hook.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
         assert hook.hook_weight < job.hook_weight, f"{hook.kind}/{hook.name} must exist before the Job"
         assert hook.annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
-    # the hook ConfigMap carries exactly the API's settings
-    name = pod["containers"][0]["envFrom"][0]["configMapRef"]["name"]
-    api_config = rendered.one("ConfigMap", name.removesuffix("-migrate")).obj["data"]
-    assert rendered.one("ConfigMap", name).obj["data"] == api_config
+    # the Job reads the database URL and how to log, nothing of the API's other settings or secrets
+    container = pod["containers"][0]
+    assert "envFrom" not in container
+    assert {e["name"] for e in container["env"]} == {"ENVIRONMENT", "LOG_LEVEL", "DATABASE_URL"}
+    for secret in (m for m in hooks if m.kind == "Secret"):
+        assert set(secret.obj["data"]) == {"DATABASE_URL"}
 
 
 def test_backup_cronjobs_are_safe_to_miss_and_never_overlap(rendered: Rendered) -> None:
@@ -422,6 +456,30 @@ def _peers_namespaces(rule: Obj) -> set[str]:
     }
 
 
+# the TCP ports each policy's pods must reach (besides DNS), and those they must never reach; the key
+# is the policy's component (None: the backup Jobs' policy, which selects two components)
+EGRESS_REQUIRED: dict[str | None, set[int]] = {
+    "api": {5432, 6379},
+    "web": {8000, 6379},
+    "worker": {5432, 6379},
+    "migrate": {5432},
+    None: {5432},
+}
+EGRESS_FORBIDDEN: dict[str | None, set[int]] = {
+    "api": set(),
+    "web": {5432},
+    "worker": set(),
+    "migrate": {6379, 8000},
+    None: {6379, 8000},
+}
+DEFAULT_METRICS_PEERS = [
+    {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }
+]
+
+
 def test_network_policies_deny_by_default_and_admit_only_the_expected_peers(rendered: Rendered) -> None:
     for policy in rendered.of_kind("NetworkPolicy"):
         spec = policy.obj["spec"]
@@ -431,22 +489,31 @@ def test_network_policies_deny_by_default_and_admit_only_the_expected_peers(rend
         egress = spec["egress"]
         dns = egress[0]
         assert {p["port"] for p in dns["ports"]} == {53}
-        assert {p["protocol"] for p in dns["ports"]} == {
-            "UDP",
-            "TCP",
-        }
-        egress_ports = {p["port"] for rule in egress for p in rule.get("ports") or []}
-        assert {5432, 6379} <= egress_ports, policy.name
+        assert {p["protocol"] for p in dns["ports"]} == {"UDP", "TCP"}
+        for rule in egress:
+            assert rule.get("to"), f"{policy.name}: a rule without peers opens its ports to every address"
+        egress_ports = {p["port"] for rule in egress[1:] for p in rule.get("ports") or []}
+        assert EGRESS_REQUIRED[component] <= egress_ports, f"{policy.name} reaches only {egress_ports}"
+        assert not EGRESS_FORBIDDEN[component] & egress_ports, f"{policy.name} reaches {egress_ports}"
         if component in (None, "migrate"):  # the Jobs take no traffic
             assert ingress == [], policy.name
             continue
+        chart = _chart_values(rendered, component)
+        metrics_peers = chart.get("networkPolicy", {}).get("metricsFrom", DEFAULT_METRICS_PEERS)
+        public_sources: set[str] = set()
         for rule in ingress:
-            assert [p["port"] for p in rule["ports"]] == ["http"], f"{policy.name}: only the http port"
-        sources = set().union(*(_peers_namespaces(rule) for rule in ingress)) if ingress else set()
+            ports = {p["port"] for p in rule["ports"]}
+            assert ports in ({"http"}, {"management"}), f"{policy.name}: a rule mixes ports {ports}"
+            if ports == {"management"}:
+                assert rule["from"] == metrics_peers, f"{policy.name}: management open to {rule['from']}"
+            else:
+                public_sources |= _peers_namespaces(rule)
         if component == "worker":
-            assert sources <= {"monitoring"}, f"the worker admits only scrapes, not {sources}"
+            assert all(p["port"] == "management" for rule in ingress for p in rule["ports"]), (
+                "the worker admits only the monitoring peers"
+            )
         else:
-            assert sources & {"ingress-nginx", "traefik"}, f"{policy.name} admits no ingress controller"
+            assert public_sources & {"ingress-nginx", "traefik"}, f"{policy.name}: no ingress controller"
         if component == "api":
             from_web = [
                 peer["podSelector"]["matchLabels"]
@@ -455,8 +522,6 @@ def test_network_policies_deny_by_default_and_admit_only_the_expected_peers(rend
                 if "podSelector" in peer and "namespaceSelector" not in peer
             ]
             assert {"app.kubernetes.io/part-of": "docket", "app.kubernetes.io/component": "web"} in from_web
-        if component == "web":
-            assert 8000 in egress_ports, "web reaches the API"
 
 
 # ---------------------------------------------------------------------------------------------

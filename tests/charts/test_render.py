@@ -60,6 +60,7 @@ def test_defaults_render_the_whole_application(renderer: Renderer) -> None:
     assert not rendered.of_kind("PrometheusRule"), "monitoring is opt-in"
     claim = rendered.one("PersistentVolumeClaim", "docket-worker-backups")
     assert claim.annotations["helm.sh/resource-policy"] == "keep"
+    assert claim.is_hook, "the backup claim is a hook, so helm install --wait does not wait for it to bind"
     assert rendered.names("Secret") == {"docket-api", "docket-api-migrate", "docket-web", "docket-worker"}
     web_config = rendered.one("ConfigMap", "docket-web").obj["data"]
     assert web_config["API_URL"] == "http://docket-api:8000", "web must reach the api Service of the release"
@@ -202,8 +203,10 @@ def test_s3_backup_writes_to_scratch_and_mounts_the_credentials(renderer: Render
     args = verify["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args == ["backup", "verify", "--latest", "--restore-test", "--from", "s3"]
     policy = rendered.one("NetworkPolicy", "docket-worker-backup").obj
-    ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
-    assert 443 in ports, "the backup Jobs may reach S3"
+    s3 = chartlib.CASES_BY_ID["worker-backup-s3"].values["backup"]["s3"]["egress"]
+    assert {"to": s3["to"], "ports": [{"protocol": "TCP", "port": 9000}]} in policy["spec"]["egress"], (
+        "the backup Jobs reach S3 (here MinIO) and only it on its port"
+    )
 
 
 def test_existing_claim_is_used_and_not_created(renderer: Renderer) -> None:
@@ -266,15 +269,21 @@ def test_a_config_change_rolls_the_pods(renderer: Renderer) -> None:
 REFUSED = [
     pytest.param(
         "api",
-        {"global": {"environment": "production"}},
-        "secrets.DATABASE_URL still holds a development placeholder",
-        id="production-placeholder-database-url",
+        {"global": {"environment": "production", "devServices": False}},
+        "secrets.DATABASE_URL points at the development service of k8s/dev",
+        id="production-development-database-url",
+    ),
+    pytest.param(
+        "web",
+        {"global": {"devServices": False}},
+        "secrets.REDIS_URL points at the development service of k8s/dev",
+        id="production-by-default-development-redis-url",
     ),
     pytest.param(
         "api",
-        {"global": {"environment": "production"}, "secrets": {**chartlib.REAL_SECRETS, "JWT_SECRET": ""}},
-        "secrets.JWT_SECRET is required",
-        id="production-empty-jwt-secret",
+        {"global": {"environment": "production"}, "secrets": {**chartlib.REAL_SECRETS, "DATABASE_URL": ""}},
+        "secrets.DATABASE_URL is required",
+        id="production-empty-database-url",
     ),
     pytest.param(
         "api",
@@ -286,16 +295,25 @@ REFUSED = [
         id="production-short-jwt-secret",
     ),
     pytest.param(
+        "api",
+        {
+            "config": {"ENVIRONMENT": "staging"},
+            "secrets": {**chartlib.REAL_SECRETS, "JWT_SECRET": "docket-local-development-secret-do-not-use"},
+        },
+        "secrets.JWT_SECRET is a development key",
+        id="staging-dev-jwt-secret",
+    ),
+    pytest.param(
         "web",
-        {"global": {"environment": "production"}, "secrets": {"DATABASE_URL": "changeme"}},
-        "secrets.DATABASE_URL still holds a development placeholder",
+        {"global": {"environment": "production"}, "secrets": {"REDIS_URL": "changeme"}},
+        "secrets.REDIS_URL still holds a placeholder",
         id="production-changeme",
     ),
     pytest.param(
         "worker",
         {"global": {"environment": "production"}, "secrets": {"REDIS_URL": ""}},
-        "secrets.",
-        id="production-worker-placeholder",
+        "secrets.REDIS_URL is required",
+        id="production-worker-empty-redis-url",
     ),
     pytest.param(
         "web",
@@ -315,7 +333,7 @@ REFUSED = [
                 "CSRF_SECRET": "docket-web-local-development-csrf-key-do-not-use",
             },
         },
-        "secrets.CSRF_SECRET still holds a development placeholder",
+        "secrets.CSRF_SECRET is a development key",
         id="production-dev-csrf-secret",
     ),
     pytest.param(
@@ -339,9 +357,27 @@ REFUSED = [
     ),
     pytest.param(
         "worker",
-        {"backup": {"s3": {"url": "s3://b/p"}}},
+        {"backup": {"s3": {"url": "s3://b/p", "egress": {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}}}},
         "backup.s3.existingSecret",
         id="s3-without-credentials",
+    ),
+    pytest.param(
+        "worker",
+        {"backup": {"s3": {"url": "s3://b/p", "existingSecret": "s3"}}},
+        "backup.s3.egress.to is empty",
+        id="s3-without-egress-peers",
+    ),
+    pytest.param(
+        "api",
+        {"networkPolicy": {"egress": {"sentry": {"enabled": True}}}},
+        "networkPolicy.egress.sentry.to is empty",
+        id="sentry-egress-without-peers",
+    ),
+    pytest.param(
+        "web",
+        {"networkPolicy": {"egress": {"redis": {"to": []}}}},
+        "networkPolicy.egress.redis.to is empty",
+        id="redis-egress-without-peers",
     ),
 ]
 
@@ -355,6 +391,6 @@ def test_unsafe_values_are_refused_with_a_message(
     assert message in str(caught.value)
 
 
-def test_umbrella_production_refuses_placeholders_too(renderer: Renderer) -> None:
-    with pytest.raises(helm.HelmRenderError, match="still holds a development placeholder"):
-        renderer.render_values("docket", {"global": {"environment": "production"}})
+def test_umbrella_production_refuses_the_development_services_when_told(renderer: Renderer) -> None:
+    with pytest.raises(helm.HelmRenderError, match="points at the development service of k8s/dev"):
+        renderer.render_values("docket", {"global": {"environment": "production", "devServices": False}})

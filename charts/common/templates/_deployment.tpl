@@ -1,8 +1,9 @@
 {{/* The main Deployment and its container: probes, graceful shutdown. */}}
 
 {{/*
-The three probes on the named port "http": startup and liveness ask /healthz (the process answers),
-readiness asks /readyz (dependencies answer; false once shutdown began).
+The three probes on the named port "management", the listener that serves only /healthz, /readyz and
+/metrics: startup and liveness ask /healthz (the process answers), readiness asks /readyz
+(dependencies answer; false once shutdown began).
 */}}
 {{- define "docket.probes" -}}
 {{- range $kind := list "startupProbe" "livenessProbe" "readinessProbe" }}
@@ -11,7 +12,7 @@ readiness asks /readyz (dependencies answer; false once shutdown began).
 {{ $kind }}:
   httpGet:
     path: {{ ternary "/readyz" "/healthz" (eq $kind "readinessProbe") }}
-    port: http
+    port: management
   {{- range $field := list "initialDelaySeconds" "periodSeconds" "timeoutSeconds" "failureThreshold" "successThreshold" }}
   {{- if hasKey $probe $field }}
   {{ $field }}: {{ include "docket.envValue" (get $probe $field) }}
@@ -46,13 +47,31 @@ lifecycle:
 {{- end -}}
 
 {{/*
+The container ports: "http" (PORT, the public one the Service and the Ingress use) and "management"
+(MANAGEMENT_PORT: probes and metrics) for a public service; only "management" (PORT) for the worker.
+Takes (dict "ctx" $ "public" true).
+*/}}
+{{- define "docket.containerPorts" -}}
+{{- if .public }}
+- name: http
+  containerPort: {{ include "docket.envValue" .ctx.Values.config.PORT }}
+  protocol: TCP
+{{- end }}
+- name: management
+  containerPort: {{ include "docket.managementPort" .ctx }}
+  protocol: TCP
+{{- end -}}
+
+{{/*
 The main Deployment: the service's CLI (the image's entrypoint; only its arguments are set here) with
-the restricted security context, honest probes on the
-named port "http", a preStop sleep, and a rollout that never drops below the desired replicas.
-Takes (dict "ctx" $ "args" (list "serve")).
+the restricted security context, honest probes on the named port "management", a preStop sleep, and a
+rollout that never drops below the desired replicas. Its annotation docket/postgresql-connections is
+the most PostgreSQL connections the chart's settings can open ("docket.dbConnections").
+Takes (dict "ctx" $ "args" (list "serve") "public" true).
 */}}
 {{- define "docket.deployment" -}}
 {{- $args := .args -}}
+{{- $public := .public -}}
 {{- with .ctx -}}
 apiVersion: apps/v1
 kind: Deployment
@@ -61,6 +80,8 @@ metadata:
   namespace: {{ .Release.Namespace }}
   labels:
     {{- include "docket.labels" (dict "ctx" .) | nindent 4 }}
+  annotations:
+    docket/postgresql-connections: {{ include "docket.dbConnections" (dict "values" .Values "chart" .Chart.Name) | quote }}
 spec:
   {{- if not .Values.autoscaling.enabled }}
   replicas: {{ .Values.replicaCount | int64 }}
@@ -92,9 +113,7 @@ spec:
           args:
             {{- toYaml $args | nindent 12 }}
           ports:
-            - name: http
-              containerPort: {{ include "docket.envValue" .Values.config.PORT }}
-              protocol: TCP
+            {{- include "docket.containerPorts" (dict "ctx" . "public" $public) | trim | nindent 12 }}
           envFrom:
             - configMapRef:
                 name: {{ include "docket.fullname" . }}

@@ -1,8 +1,12 @@
 {{/* NetworkPolicy rules every Docket pod shares. */}}
 
-{{/* NetworkPolicy egress rules shared by every Docket pod: DNS, PostgreSQL, Redis, Sentry, OTLP. */}}
+{{/*
+Egress rules: cluster DNS, then each peer of "peers" whose networkPolicy.egress.<peer> is enabled.
+Every rule names its destinations: an enabled rule without "to" peers fails, naming the value,
+rather than opening its ports to any address. Takes (dict "ctx" $ "peers" (list "postgresql" "redis")).
+*/}}
 {{- define "docket.egressRules" -}}
-{{- $egress := .Values.networkPolicy.egress -}}
+{{- $egress := .ctx.Values.networkPolicy.egress -}}
 - to:
     - namespaceSelector:
         matchLabels:
@@ -14,23 +18,32 @@
       port: 53
     - protocol: TCP
       port: 53
-{{- range $name := list "postgresql" "redis" "sentry" "otlp" }}
+{{- range $name := .peers }}
 {{- $rule := get $egress $name }}
 {{- if $rule.enabled }}
-- ports:
-    {{- range $rule.ports }}
-    - protocol: TCP
-      port: {{ . }}
-    {{- end }}
-  {{- with $rule.to }}
-  to:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+{{- include "docket.egressRule" (dict "name" (printf "networkPolicy.egress.%s" $name) "ports" $rule.ports "to" $rule.to) }}
 {{- end }}
 {{- end }}
 {{- with $egress.extra }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/*
+One egress rule to named peers on TCP ports. Takes (dict "name" "<value path>" "ports" list "to" list);
+an empty "to" fails, naming "<value path>.to".
+*/}}
+{{- define "docket.egressRule" -}}
+{{- if not .to }}
+{{- fail (printf "%s.to is empty: name the destinations (a podSelector, a namespaceSelector or an ipBlock), so the rule does not open its ports to every address" .name) }}
+{{- end }}
+- to:
+    {{- toYaml .to | nindent 4 }}
+  ports:
+    {{- range .ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
 {{- end -}}
 
 {{/* The namespace of the ingress controller allowed to reach web and api. */}}
@@ -50,15 +63,14 @@
       port: http
 {{- end -}}
 
-{{/* The ingress rule admitting Prometheus to the "http" port (metrics and probes). */}}
+{{/* The ingress rule admitting the monitoring peers (networkPolicy.metricsFrom) to the "management" port. */}}
 {{- define "docket.metricsIngressRule" -}}
-{{- with .Values.networkPolicy.metricsNamespace }}
+{{- with .Values.networkPolicy.metricsFrom }}
+# the monitoring peers: /metrics (and the probe paths) on the management port
 - from:
-    - namespaceSelector:
-        matchLabels:
-          kubernetes.io/metadata.name: {{ . }}
+    {{- toYaml . | nindent 4 }}
   ports:
     - protocol: TCP
-      port: http
+      port: management
 {{- end }}
 {{- end -}}

@@ -1,4 +1,4 @@
-{{/* Secrets: which keys, which Secret, the production checks, the env references and the chart's own Secret. */}}
+{{/* Secrets: which keys, which Secret, generated signing keys, the checks, the env references and the chart's own Secret. */}}
 
 {{/* The keys of the chart's Secret: those of .Values.secrets (the schema fixes them per chart). */}}
 {{- define "docket.secretKeys" -}}
@@ -16,6 +16,22 @@
 {{- join "," $required -}}
 {{- end -}}
 
+{{/* The signing keys the chart generates when they are empty: JWT_SECRET (api), CSRF_SECRET (web). */}}
+{{- define "docket.signingKeys" -}}
+{{- $found := list -}}
+{{- range $key := list "JWT_SECRET" "CSRF_SECRET" -}}
+{{- if hasKey $.Values.secrets $key -}}
+{{- $found = append $found $key -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $found -}}
+{{- end -}}
+
+{{/* The development signing keys the services use in local and test; never acceptable elsewhere. */}}
+{{- define "docket.developmentKeys" -}}
+docket-local-development-secret-do-not-use,docket-web-local-development-csrf-key-do-not-use
+{{- end -}}
+
 {{/* The Secret the pods read: existingSecret, global.existingSecret, or the chart's own. */}}
 {{- define "docket.secretName" -}}
 {{- .Values.existingSecret | default (.Values.global | default dict).existingSecret | default (include "docket.fullname" .) -}}
@@ -26,26 +42,92 @@
 {{- end -}}
 
 {{/*
-Refuse placeholder secrets in production. A chart-created Secret in ENVIRONMENT=production must carry
-real values for every required key: not empty, not one of the development defaults below, and
-JWT_SECRET / CSRF_SECRET of at least 32 bytes. Takes the root context; reads .Values.secrets and the chart's
-required keys from "docket.requiredSecretKeys".
+Fill in the signing keys left empty, once per render: the key already stored in the chart's Secret in
+the cluster (`lookup`, so an upgrade keeps it and signed tokens stay valid), else 48 random characters
+(about 285 bits). A stored key shorter than 32 bytes or equal to a development key is replaced. The
+key is set in .Values.secrets, so the Secret and the pods' checksum annotation see the same one, and
+its name is added to .Values._generatedSigningKeys (a memo of this render, not a value), so the
+NOTES can tell a generated key from a given one. Without a cluster (helm template, --dry-run=client)
+lookup finds nothing and every render generates new keys. Only for a chart-created Secret: an
+existingSecret is read, never written.
+*/}}
+{{- define "docket.generateSigningKeys" -}}
+{{- if include "docket.createSecret" . -}}
+{{- $stored := (lookup "v1" "Secret" .Release.Namespace (include "docket.fullname" .)).data | default dict -}}
+{{- $development := splitList "," (include "docket.developmentKeys" .) -}}
+{{- $generated := .Values._generatedSigningKeys | default list -}}
+{{- range $key := splitList "," (include "docket.signingKeys" $) -}}
+{{- if and $key (not (get $.Values.secrets $key)) -}}
+{{- $kept := get $stored $key | default "" | b64dec -}}
+{{- if or (lt (len $kept) 32) (has $kept $development) -}}
+{{- $kept = randAlphaNum 48 -}}
+{{- end -}}
+{{- $_ := set $.Values.secrets $key $kept -}}
+{{- $generated = append $generated $key -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set .Values "_generatedSigningKeys" $generated -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The signing keys of this chart that are generated (or kept from the cluster), comma-separated. */}}
+{{- define "docket.generatedSigningKeys" -}}
+{{- include "docket.generateSigningKeys" . -}}
+{{- join "," (.Values._generatedSigningKeys | default list) -}}
+{{- end -}}
+
+{{/* The database and Redis URLs of k8s/dev (development only), the charts' default secrets. */}}
+{{- define "docket.developmentServiceUrls" -}}
+postgresql://docket:docket@docket-postgres:5432/docket,redis://docket-redis:6379/0
+{{- end -}}
+
+{{/* Whether the chart-created Secret points at the development PostgreSQL or Redis of k8s/dev. */}}
+{{- define "docket.usesDevelopmentServices" -}}
+{{- if include "docket.createSecret" . -}}
+{{- $development := splitList "," (include "docket.developmentServiceUrls" .) -}}
+{{- range $key := list "DATABASE_URL" "REDIS_URL" -}}
+{{- if has (get $.Values.secrets $key | default "" | toString) $development }}true{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Refuse unsafe values in a chart-created Secret:
+* outside local and test, a JWT_SECRET or CSRF_SECRET that is given must be at least 32 bytes and not
+  a development key (an empty one is generated, see "docket.generateSigningKeys");
+* in production, DATABASE_URL and REDIS_URL must be set and no placeholder, and the URLs of the
+  development PostgreSQL and Redis (k8s/dev) are refused unless global.devServices is true.
 */}}
 {{- define "docket.checkSecrets" -}}
-{{- if and (include "docket.isProduction" .) (include "docket.createSecret" .) -}}
-{{- $placeholders := list "changeme" "change-me" "postgresql://docket:docket@docket-postgres:5432/docket" "redis://docket-redis:6379/0" "docket-local-development-secret-do-not-use" "docket-web-local-development-csrf-key-do-not-use" -}}
-{{- range $key := splitList "," (include "docket.requiredSecretKeys" .) -}}
+{{- if include "docket.createSecret" . -}}
+{{- $environment := include "docket.environment" . -}}
+{{- if not (has $environment (list "local" "test")) -}}
+{{- range $key := splitList "," (include "docket.signingKeys" .) -}}
+{{- $value := get $.Values.secrets $key | default "" | toString -}}
+{{- if and $key $value (has $value (splitList "," (include "docket.developmentKeys" $))) -}}
+{{- fail (printf "secrets.%s is a development key, which ENVIRONMENT=%s refuses; leave it empty for a generated key, or give a random value" $key $environment) -}}
+{{- end -}}
+{{- if and $key $value (lt (len $value) 32) -}}
+{{- fail (printf "secrets.%s must be at least 32 bytes when ENVIRONMENT=%s (leave it empty for a generated key)" $key $environment) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if include "docket.isProduction" . -}}
+{{- $placeholders := list "changeme" "change-me" -}}
+{{- $devServices := (.Values.global | default dict).devServices -}}
+{{- range $key := list "DATABASE_URL" "REDIS_URL" -}}
+{{- if hasKey $.Values.secrets $key -}}
 {{- $value := get $.Values.secrets $key | default "" | toString -}}
 {{- if not $value -}}
 {{- fail (printf "secrets.%s is required when ENVIRONMENT=production and no existingSecret is set" $key) -}}
 {{- end -}}
 {{- if has $value $placeholders -}}
-{{- fail (printf "secrets.%s still holds a development placeholder; ENVIRONMENT=production needs a real value or an existingSecret" $key) -}}
+{{- fail (printf "secrets.%s still holds a placeholder; ENVIRONMENT=production needs a real value or an existingSecret" $key) -}}
+{{- end -}}
+{{- if and (has $value (splitList "," (include "docket.developmentServiceUrls" $))) (not $devServices) -}}
+{{- fail (printf "secrets.%s points at the development service of k8s/dev, which global.devServices=false refuses; give your database's and Redis's URLs, or an existingSecret" $key) -}}
 {{- end -}}
 {{- end -}}
-{{- range $key := list "JWT_SECRET" "CSRF_SECRET" -}}
-{{- if and (hasKey $.Values.secrets $key) (lt (len (get $.Values.secrets $key | default "" | toString)) 32) -}}
-{{- fail (printf "secrets.%s must be at least 32 bytes when ENVIRONMENT=production" $key) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -54,12 +136,13 @@ required keys from "docket.requiredSecretKeys".
 {{/*
 Environment variables read from the Secret, one secretKeyRef per key. Keys listed in
 "docket.requiredSecretKeys" must exist; the others (e.g. SENTRY_DSN) are optional.
-Takes (dict "ctx" $ "name" "<secret>"); an empty name means "docket.secretName".
+Takes (dict "ctx" $ "name" "<secret>" "keys" (list "DATABASE_URL")); an empty name means
+"docket.secretName", no keys means every key of the chart's Secret.
 */}}
 {{- define "docket.secretEnv" -}}
 {{- $secretName := .name | default (include "docket.secretName" .ctx) -}}
 {{- $required := splitList "," (include "docket.requiredSecretKeys" .ctx) -}}
-{{- range $key := splitList "," (include "docket.secretKeys" .ctx) }}
+{{- range $key := .keys | default (splitList "," (include "docket.secretKeys" .ctx)) }}
 - name: {{ $key }}
   valueFrom:
     secretKeyRef:
@@ -71,18 +154,23 @@ Takes (dict "ctx" $ "name" "<secret>"); an empty name means "docket.secretName".
 {{- end }}
 {{- end -}}
 
-{{/* The data of the chart-created Secret: required keys always, optional ones when set. */}}
+{{/*
+The data of a chart-created Secret: required keys always, optional ones when set; signing keys left
+empty are generated first. Takes the root context, or (dict "ctx" $ "keys" (list ...)) for a subset.
+*/}}
 {{- define "docket.secretData" -}}
-{{- $required := splitList "," (include "docket.requiredSecretKeys" .) -}}
-{{- range $key := splitList "," (include "docket.secretKeys" .) }}
-{{- $value := get $.Values.secrets $key | default "" | toString }}
+{{- $ctx := .ctx | default . -}}
+{{- include "docket.generateSigningKeys" $ctx -}}
+{{- $required := splitList "," (include "docket.requiredSecretKeys" $ctx) -}}
+{{- range $key := .keys | default (splitList "," (include "docket.secretKeys" $ctx)) }}
+{{- $value := get $ctx.Values.secrets $key | default "" | toString }}
 {{- if or $value (has $key $required) }}
 {{ $key }}: {{ $value | b64enc | quote }}
 {{- end }}
 {{- end }}
 {{- end -}}
 
-{{/* The chart-created Secret. Takes (dict "ctx" $ "name" "..." "hook" dict). */}}
+{{/* The chart-created Secret. Takes (dict "ctx" $ "name" "..." "hook" dict "keys" list). */}}
 {{- define "docket.secret" -}}
 {{- if include "docket.createSecret" .ctx }}
 {{- include "docket.checkSecrets" .ctx }}
@@ -99,6 +187,6 @@ metadata:
   {{- end }}
 type: Opaque
 data:
-  {{- include "docket.secretData" .ctx | trim | nindent 2 }}
+  {{- include "docket.secretData" (dict "ctx" .ctx "keys" .keys) | trim | nindent 2 }}
 {{- end }}
 {{- end -}}

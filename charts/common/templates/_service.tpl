@@ -1,6 +1,6 @@
-{{/* The Service in front of the main workload and its ServiceMonitor. */}}
+{{/* The Services in front of the main workload, and its ServiceMonitor. */}}
 
-{{/* The Service in front of the main workload, on the named port "http". */}}
+{{/* The Service the Ingress targets: only the named port "http" (the public one). */}}
 {{- define "docket.service" -}}
 apiVersion: v1
 kind: Service
@@ -24,7 +24,39 @@ spec:
       protocol: TCP
 {{- end -}}
 
-{{/* ServiceMonitor for this chart's Service. */}}
+{{/* The container port of the management listener: MANAGEMENT_PORT, or PORT for the worker (its only port). */}}
+{{- define "docket.managementPort" -}}
+{{- include "docket.envValue" (.Values.config.MANAGEMENT_PORT | default .Values.config.PORT) -}}
+{{- end -}}
+
+{{/*
+The metrics Service "<fullname>-metrics": headless, only the named port "management", labelled
+app.kubernetes.io/component=metrics so that nothing but the ServiceMonitor selects it. Created with
+the ServiceMonitor; no Ingress ever points at it.
+*/}}
+{{- define "docket.metricsService" -}}
+{{- if .Values.metrics.serviceMonitor.enabled }}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "docket.suffixedName" (dict "ctx" . "suffix" "metrics") }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "docket.labels" (dict "ctx" . "component" "metrics") | nindent 4 }}
+spec:
+  type: ClusterIP
+  clusterIP: None
+  selector:
+    {{- include "docket.selectorLabels" (dict "ctx" .) | nindent 4 }}
+  ports:
+    - name: management
+      port: {{ include "docket.managementPort" . }}
+      targetPort: management
+      protocol: TCP
+{{- end }}
+{{- end -}}
+
+{{/* ServiceMonitor scraping /metrics on the management port, through the metrics Service. */}}
 {{- define "docket.serviceMonitor" -}}
 {{- $sm := .Values.metrics.serviceMonitor -}}
 {{- if $sm.enabled }}
@@ -41,12 +73,12 @@ metadata:
 spec:
   selector:
     matchLabels:
-      {{- include "docket.selectorLabels" (dict "ctx" .) | nindent 6 }}
+      {{- include "docket.selectorLabels" (dict "ctx" . "component" "metrics") | nindent 6 }}
   namespaceSelector:
     matchNames:
       - {{ .Release.Namespace }}
   endpoints:
-    - port: http
+    - port: management
       path: /metrics
       scheme: http
       interval: {{ $sm.interval }}

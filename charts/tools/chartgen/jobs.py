@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from .schema_types import BOOL, CRON, PEERS, PORTS, QUANTITY, STRING, Schema, integer, obj, string_map
+from .schema_types import (
+    BOOL,
+    CRON,
+    EXTRA_ENV,
+    PEERS,
+    PORTS,
+    QUANTITY,
+    STRING,
+    Schema,
+    integer,
+    obj,
+    string_map,
+)
 from .sections import resources, service_account
 from .settings import BACKUP_CONFIG
 
@@ -51,12 +63,12 @@ def backup() -> Schema:
                     "endpoint": {"type": "string", "pattern": "^(https?://.+)?$"},
                     "region": STRING,
                     "existingSecret": STRING,
-                    "egressPorts": PORTS,
-                    "egressTo": PEERS,
+                    "egress": obj({"ports": PORTS, "to": PEERS}),
                 }
             ),
             "serviceAccount": service_account("The backup Jobs' ServiceAccount."),
             "podAnnotations": string_map(),
+            "extraEnv": EXTRA_ENV,
             "verify": obj({"enabled": BOOL, "schedule": CRON, **job_settings({})}),
         },
         required=["enabled", "schedule"],
@@ -72,6 +84,7 @@ def migration() -> Schema:
             "resources": resources(),
             "serviceAccount": service_account("The migration Job's ServiceAccount."),
             "podAnnotations": string_map(),
+            "extraEnv": EXTRA_ENV,
         },
         required=["enabled"],
     )

@@ -6,6 +6,7 @@ from .jobs import backup, migration
 from .schema_types import (
     BOOL,
     DURATION,
+    EXTRA_ENV,
     INT_OR_PERCENT,
     NONEMPTY,
     QUANTITY,
@@ -59,10 +60,7 @@ def service_chart_schema(chart: str) -> Schema:
         "config": obj(config, desc="One key per environment variable of docs/configuration.md."),
         "secrets": obj({key: STRING for key in CHART_SECRETS[chart]}),
         "existingSecret": STRING,
-        "extraEnv": {
-            "type": "array",
-            "items": obj({"name": NONEMPTY, "value": STRING, "valueFrom": free_object()}, required=["name"]),
-        },
+        "extraEnv": EXTRA_ENV,
         "serviceAccount": service_account("The pods' ServiceAccount."),
         "podAnnotations": string_map(),
         "priorityClassName": STRING,
@@ -77,13 +75,6 @@ def service_chart_schema(chart: str) -> Schema:
         "terminationGracePeriodSeconds": nullable(integer(1)),
         "updateStrategy": obj({"maxSurge": INT_OR_PERCENT}),
         "revisionHistoryLimit": integer(0),
-        "service": obj(
-            {
-                "type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
-                "port": integer(1, 65535),
-                "annotations": string_map(),
-            }
-        ),
         "autoscaling": obj(
             {
                 "enabled": BOOL,
@@ -131,10 +122,18 @@ def service_chart_schema(chart: str) -> Schema:
     }
     if chart in ("api", "web"):
         props["ingress"] = ingress()
+        props["service"] = obj(
+            {
+                "type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+                "port": integer(1, 65535),
+                "annotations": string_map(),
+            }
+        )
     if chart == "api":
         props["migration"] = migration()
     if chart == "worker":
         props["backup"] = backup()
+        props["parentMemoryMB"] = integer(1)
     schema = obj(props, required=["image", "config", "secrets", "resources"])
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -165,6 +164,7 @@ def umbrella_schema() -> Schema:
             "api": enabled_only,
             "web": enabled_only,
             "worker": enabled_only,
+            "postgresql": obj({"maxConnections": integer(1)}, required=["maxConnections"]),
             "monitoring": obj(
                 {
                     "prometheusRule": obj(

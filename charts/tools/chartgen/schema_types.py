@@ -69,6 +69,13 @@ DURATION: Schema = {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h))+$"}
 PORTS: Schema = {"type": "array", "minItems": 1, "items": integer(1, 65535)}
 PEERS: Schema = {"type": "array", "items": {"type": "object"}}
 STRING_LIST: Schema = {"type": "array", "items": NONEMPTY}
+EXTRA_ENV: Schema = {
+    "type": "array",
+    "items": obj(
+        {"name": NONEMPTY, "value": STRING, "valueFrom": {"type": "object"}},
+        required=["name"],
+    ),
+}
 LIST_OR_CSV: Schema = {"anyOf": [STRING, STRING_LIST]}
 DNS_NAME: Schema = {
     "type": "string",

@@ -90,7 +90,20 @@ def service_account(desc: str) -> Schema:
 
 
 def egress_rule() -> Schema:
-    return obj({"enabled": BOOL, "ports": PORTS, "to": PEERS}, required=["enabled"])
+    return obj(
+        {"enabled": BOOL, "ports": PORTS, "to": PEERS},
+        required=["enabled"],
+        desc="An enabled rule needs its peers in to; the templates refuse an empty one.",
+    )
+
+
+# The egress peers of each chart's pods: the web opens no database connection, only the worker's
+# backup Jobs push to a Pushgateway.
+EGRESS_PEERS: dict[str, tuple[str, ...]] = {
+    "api": ("postgresql", "redis", "sentry", "otlp"),
+    "web": ("api", "redis", "sentry", "otlp"),
+    "worker": ("postgresql", "redis", "sentry", "otlp", "pushgateway"),
+}
 
 
 def network_policy(chart: str) -> Schema:
@@ -99,17 +112,12 @@ def network_policy(chart: str) -> Schema:
             {"namespace": NONEMPTY, "podSelector": free_object()},
             required=["namespace", "podSelector"],
         ),
-        "postgresql": egress_rule(),
-        "redis": egress_rule(),
-        "sentry": egress_rule(),
-        "otlp": egress_rule(),
-        "extra": {"type": "array", "items": {"type": "object"}},
+        **{peer: egress_rule() for peer in EGRESS_PEERS[chart]},
+        "extra": {"type": "array", "items": {"type": "object", "required": ["to"]}},
     }
-    if chart == "web":
-        egress["api"] = obj({"enabled": BOOL, "ports": PORTS}, required=["enabled"])
     props: dict[str, Schema] = {
         "enabled": BOOL,
-        "metricsNamespace": STRING,
+        "metricsFrom": PEERS,
         "egress": obj(egress),
     }
     if chart in ("api", "web"):
@@ -159,6 +167,7 @@ def global_values() -> Schema:
         {
             "image": obj({"registry": STRING, "tag": {"type": "string", "not": {"const": "latest"}}}),
             "environment": {"enum": ["", "local", "test", "staging", "production"]},
+            "devServices": BOOL,
             "existingSecret": STRING,
             "imagePullSecrets": STRING_LIST,
             "ingress": obj(

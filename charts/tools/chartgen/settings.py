@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from .schema_types import BOOL, LIST_OR_CSV, NONEMPTY, STRING, Schema, integer, number
+from .schema_types import BOOL, LIST_OR_CSV, NONEMPTY, STRING, Schema, integer, nullable, number
 
+# Every chart's pods read these.
 COMMON_CONFIG: dict[str, Schema] = {
     "ENVIRONMENT": {"enum": ["local", "test", "staging", "production"]},
     "LOG_LEVEL": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]},
     "RELEASE": STRING,
-    "DB_POOL_MIN_SIZE": integer(0),
-    "DB_POOL_MAX_SIZE": integer(1),
-    "DB_POOL_TIMEOUT": number(0, exclusive=True),
-    "DB_STATEMENT_TIMEOUT_MS": integer(0),
     "REDIS_CONNECT_TIMEOUT": number(0, exclusive=True),
     "REDIS_SOCKET_TIMEOUT": number(0, exclusive=True),
     "SENTRY_TRACES_SAMPLE_RATE": number(0, 1),
@@ -22,8 +19,27 @@ COMMON_CONFIG: dict[str, Schema] = {
     "WORKERS": integer(1),
     "RELOAD": BOOL,
 }
+# The pool settings, for the charts whose pods open PostgreSQL connections (api and worker; never web).
+DATABASE_CONFIG: dict[str, Schema] = {
+    "DB_POOL_MIN_SIZE": integer(0),
+    "DB_POOL_MAX_SIZE": integer(1),
+    "DB_POOL_TIMEOUT": number(0, exclusive=True),
+    "DB_STATEMENT_TIMEOUT_MS": integer(0),
+    "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": nullable(integer(0)),
+}
+# The upload deadlines and spooling, read by api and web alike.
+UPLOAD_CONFIG: dict[str, Schema] = {
+    "UPLOAD_SPOOL_MEMORY_BYTES": integer(0),
+    "UPLOAD_MIN_BYTES_PER_SECOND": nullable(integer(0)),
+    "UPLOAD_GRACE_SECONDS": nullable(number(0)),
+    "UPLOAD_MAX_SECONDS": nullable(number(0, exclusive=True)),
+}
+MANAGEMENT_PORT: Schema = integer(1024, 65535)
 CHART_CONFIG: dict[str, dict[str, Schema]] = {
     "api": {
+        **DATABASE_CONFIG,
+        **UPLOAD_CONFIG,
+        "MANAGEMENT_PORT": MANAGEMENT_PORT,
         "JWT_ISSUER": NONEMPTY,
         "JWT_AUDIENCE": NONEMPTY,
         "ACCESS_TOKEN_TTL_SECONDS": integer(1),
@@ -37,30 +53,41 @@ CHART_CONFIG: dict[str, dict[str, Schema]] = {
         "RATE_LIMIT_WINDOW_SECONDS": integer(1),
         "LOGIN_MAX_FAILURES": integer(1),
         "LOGIN_LOCKOUT_SECONDS": integer(1),
+        "LOGIN_IP_MAX_FAILURES": nullable(integer(1)),
+        "PASSWORD_HASH_CONCURRENCY": integer(0),
+        "PASSWORD_HASH_WAIT_SECONDS": nullable(number(0)),
+        "QUOTA_STORED_BYTES": integer(1),
+        "QUOTA_DOCUMENTS": integer(1),
+        "QUOTA_UPLOADS_IN_FLIGHT": integer(1),
         "MAX_BODY_BYTES": integer(1),
         "MAX_UPLOAD_BYTES": integer(1),
     },
     "web": {
+        **UPLOAD_CONFIG,
+        "MANAGEMENT_PORT": MANAGEMENT_PORT,
         "API_URL": {"type": "string", "pattern": "^(https?://.+)?$"},
         "API_TIMEOUT_SECONDS": number(0, exclusive=True),
         "API_MAX_CONNECTIONS": integer(1),
         "TRUSTED_PROXIES": LIST_OR_CSV,
         "SESSION_TTL_SECONDS": integer(60),
+        "SESSION_MAX_AGE_SECONDS": integer(60),
         "MAX_UPLOAD_BYTES": integer(1),
         "UPLOAD_MAX_FILES": integer(1),
     },
     "worker": {
+        **DATABASE_CONFIG,
         "WORKER_CONCURRENCY": integer(1),
         "WORKER_POLL_INTERVAL_SECONDS": number(0, exclusive=True),
         "WORKER_LEASE_SECONDS": number(1),
         "WORKER_EXTRACT_TIMEOUT_SECONDS": number(0, exclusive=True),
+        "WORKER_EXTRACT_CPU_SECONDS": nullable(number(0, exclusive=True)),
         "WORKER_EXTRACT_MEMORY_MB": integer(1),
         "WORKER_JOB_HOLD_SECONDS": number(0),
     },
 }
 CHART_SECRETS: dict[str, tuple[str, ...]] = {
     "api": ("DATABASE_URL", "REDIS_URL", "JWT_SECRET", "JWT_SECRET_PREVIOUS", "SENTRY_DSN"),
-    "web": ("DATABASE_URL", "REDIS_URL", "CSRF_SECRET", "SENTRY_DSN"),
+    "web": ("REDIS_URL", "CSRF_SECRET", "SENTRY_DSN"),
     "worker": ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN"),
 }
 
