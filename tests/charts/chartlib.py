@@ -256,6 +256,21 @@ def parse_documents(text: str) -> list[Obj]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
+def manifests_of(files: dict[str, str]) -> list[Manifest]:
+    """Every object of a render, with the template it came from."""
+    return [
+        Manifest(path, obj)
+        for path, text in sorted(files.items())
+        if path.endswith((".yaml", ".yml"))
+        for obj in parse_documents(text)
+    ]
+
+
+def notes_of(files: dict[str, str], chart: str) -> str:
+    """The NOTES.txt of the chart rendered (not of its sub-charts): what `helm install` prints."""
+    return files.get(f"{chart}/templates/NOTES.txt", "")
+
+
 class Renderer:
     """Renders cases from a prepared chart directory, loading each chart once and caching each case."""
 
@@ -274,17 +289,24 @@ class Renderer:
             copy.deepcopy(values), name=release, namespace=NAMESPACE, is_install=True
         )
 
+    def render_in_cluster(
+        self, chart: str, values: dict[str, Any], config: helm.Config, *, upgrade: bool = False
+    ) -> dict[str, str]:
+        """Render against the cluster ``config`` points at: `lookup` reads that cluster's objects."""
+        return config.render(
+            self.chart(chart),
+            copy.deepcopy(values),
+            name=RELEASE,
+            namespace=NAMESPACE,
+            is_install=not upgrade,
+            is_upgrade=upgrade,
+        )
+
     def render(self, case: Case) -> Rendered:
         if case.id not in self._cache:
             files = self.render_values(case.chart, case.values, case.release)
-            manifests = [
-                Manifest(path, obj)
-                for path, text in sorted(files.items())
-                if path.endswith((".yaml", ".yml"))
-                for obj in parse_documents(text)
-            ]
-            notes = next((text for path, text in files.items() if path.endswith("/NOTES.txt")), "")
-            self._cache[case.id] = Rendered(case, manifests, notes, files)
+            manifests = manifests_of(files)
+            self._cache[case.id] = Rendered(case, manifests, notes_of(files, case.chart), files)
             REPORT.rendered[case.id] = len(manifests)
         return self._cache[case.id]
 
