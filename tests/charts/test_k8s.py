@@ -89,3 +89,36 @@ def test_the_production_example_is_rendered_by_the_chart_tests() -> None:
     assert chartlib.CASES_BY_ID["docket-production"].values == yaml.safe_load(
         (K8S / "examples" / "values-production.yaml").read_text()
     )
+
+
+def test_the_dev_database_and_redis_admit_exactly_the_pods_that_read_their_urls() -> None:
+    """And the charts' default egress peers select those very pods."""
+    readers = {
+        "postgres": {"api", "migrate", "worker", "backup", "backup-verify"},
+        "redis": {"api", "web", "worker"},
+    }
+    egress_peer = {"postgres": "postgresql", "redis": "redis"}
+    for name, components in readers.items():
+        objects = {o["kind"]: o for o in load(f"dev/{name}.yaml")}
+        pod_labels = chartlib.pod_template(objects["StatefulSet" if name == "postgres" else "Deployment"])
+        assert pod_labels is not None
+        (rule,) = objects["NetworkPolicy"]["spec"]["ingress"]
+        (peer,) = rule["from"]
+        admitted = {
+            component
+            for component in ("api", "web", "worker", "migrate", "backup", "backup-verify")
+            if chartlib.matches(
+                peer["podSelector"],
+                {"app.kubernetes.io/part-of": "docket", "app.kubernetes.io/component": component},
+            )
+        }
+        assert admitted == components, f"dev/{name}.yaml admits {admitted}"
+        for chart in ("api", "web", "worker"):
+            egress = yaml.safe_load((CHARTS / chart / "values.yaml").read_text())["networkPolicy"]["egress"]
+            if egress_peer[name] not in egress:
+                assert (chart, name) == ("web", "postgres"), f"{chart} has no {egress_peer[name]} rule"
+                continue
+            (selector,) = egress[egress_peer[name]]["to"]
+            assert chartlib.matches(selector["podSelector"], pod_labels["metadata"]["labels"]), (
+                f"{chart}'s default {egress_peer[name]} peers miss dev/{name}.yaml"
+            )
