@@ -74,7 +74,7 @@ A memory quantity (resources.limits.memory: "2560Mi", "2Gi", "3G", "512M", or a 
 whole MiB, rounded down.
 */}}
 {{- define "docket.quantityMiB" -}}
-{{- $text := toString . -}}
+{{- $text := include "docket.envValue" . -}}
 {{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $text -}}
 {{- $suffix := trimPrefix $number $text -}}
 {{- $factors := dict "" 1.0 "k" 1000.0 "K" 1000.0 "Ki" 1024.0 "M" 1000000.0 "Mi" 1048576.0 "G" 1000000000.0 "Gi" 1073741824.0 "T" 1000000000000.0 "Ti" 1099511627776.0 -}}
