@@ -394,3 +394,27 @@ def test_unsafe_values_are_refused_with_a_message(
 def test_umbrella_production_refuses_the_development_services_when_told(renderer: Renderer) -> None:
     with pytest.raises(helm.HelmRenderError, match="points at the development service of k8s/dev"):
         renderer.render_values("docket", {"global": {"environment": "production", "devServices": False}})
+
+
+@pytest.mark.parametrize("case_id", ["docket-observability", "docket-production"])
+def test_the_alerts_name_the_jobs_and_pods_prometheus_sees(renderer: Renderer, case_id: str) -> None:
+    """Prometheus's job label is the Service a ServiceMonitor scrapes: the alerts must use those names."""
+    rendered = renderer.render(chartlib.CASES_BY_ID[case_id])
+    services = {s.name: s.obj for s in rendered.of_kind("Service")}
+    scraped = {
+        name
+        for monitor in rendered.of_kind("ServiceMonitor")
+        for name, service in services.items()
+        if chartlib.matches(monitor.obj["spec"]["selector"], service["metadata"]["labels"])
+    }
+    assert scraped == {"docket-api-metrics", "docket-web-metrics", "docket-worker-metrics"}
+    (rule,) = rendered.of_kind("PrometheusRule")
+    expressions = {
+        r["alert"]: r["expr"] for g in rule.obj["spec"]["groups"] for r in g["rules"] if "alert" in r
+    }
+    jobs = re.findall(r'job=~"([^"]+)"', expressions["DocketTargetDown"])
+    assert [set(j.split("|")) for j in jobs] == [scraped]
+    http_jobs = re.findall(r'job=~"([^"]+)"', expressions["DocketHighErrorRate"])
+    assert {name for j in http_jobs for name in j.split("|")} == {"docket-api-metrics", "docket-web-metrics"}
+    (pods,) = re.findall(r'pod=~"\(([^)]+)\)-\.\*"', expressions["DocketPodNotReady"])
+    assert set(pods.split("|")) == rendered.names("Deployment")
