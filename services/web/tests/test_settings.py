@@ -7,7 +7,7 @@ import pytest
 from docket_core.settings import SettingsError, load_settings
 from docket_web.settings import DEV_CSRF_SECRET, WebSettings
 
-PROD = {"ENVIRONMENT": "production", "DATABASE_URL": "postgresql://db/docket"}
+PROD = {"ENVIRONMENT": "production"}
 STRONG = "k" * 40
 
 
@@ -33,6 +33,11 @@ def test_production_with_a_strong_secret_starts_with_secure_cookies() -> None:
     assert settings.csrf_signing_secret == STRONG
     assert settings.trusted_proxies == ("10.0.0.0/8", "::1")
     assert load_settings(WebSettings, {"ENVIRONMENT": "staging"}).secure_cookies
+
+
+def test_production_needs_no_database_url_because_the_web_never_opens_the_database() -> None:
+    settings = load_settings(WebSettings, {**PROD, "CSRF_SECRET": STRONG})
+    assert settings.database_url == ""
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import typing
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
@@ -26,6 +26,8 @@ class SettingsError(ValueError):
 class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
     """Settings every Docket service reads."""
 
+    # The web never opens the database, so only the services that do refuse to start without it.
+    uses_database: ClassVar[bool] = True
     environment: Environment = "local"
     log_level: str = "INFO"
     release: str = "dev"
@@ -52,7 +54,7 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
 
     def check(self) -> None:
         """Refuse unsafe production settings; services extend this with their own rules."""
-        if self.is_production and not self.database_url:
+        if self.uses_database and self.is_production and not self.database_url:
             raise SettingsError("DATABASE_URL is required when ENVIRONMENT=production")
         if self.db_pool_min_size < 0 or self.db_pool_max_size < max(1, self.db_pool_min_size):
             raise SettingsError("DB_POOL_MAX_SIZE must be at least 1 and at least DB_POOL_MIN_SIZE")

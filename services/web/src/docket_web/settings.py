@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from docket_core.contracts import DEFAULT_MAX_UPLOAD_BYTES
 from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError
 
@@ -13,6 +15,7 @@ DEV_CSRF_SECRET = "docket-web-local-development-csrf-key-do-not-use"  # noqa: S1
 class WebSettings(CommonSettings, kw_only=True, frozen=True):
     """Every environment variable the web service reads (see docs/configuration.md)."""
 
+    uses_database: ClassVar[bool] = False
     port: int = 8080
     api_url: str = "http://127.0.0.1:8000"
     api_timeout_seconds: float = 10.0
