@@ -9,9 +9,21 @@ from psycopg_pool import AsyncConnectionPool
 from docket_core.settings import CommonSettings
 
 
+def session_options(settings: CommonSettings) -> str:
+    """The libpq ``options`` every pooled connection starts with.
+
+    ``idle_in_transaction_session_timeout`` ends a session that holds a transaction open while it
+    waits on something other than the database (a slow client, a stuck task): its locks and its
+    snapshot go, and the pool discards the broken connection when it comes back.
+    """
+    return (
+        f"-c statement_timeout={settings.db_statement_timeout_ms} "
+        f"-c idle_in_transaction_session_timeout={settings.db_idle_in_transaction_timeout_ms}"
+    )
+
+
 def create_pool(settings: CommonSettings, application_name: str) -> AsyncConnectionPool[AsyncConnection]:
     """Build the service's pool; call ``await pool.open()`` in lifespan."""
-    options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
     return AsyncConnectionPool(
         settings.database_url,
         min_size=settings.db_pool_min_size,
@@ -19,5 +31,9 @@ def create_pool(settings: CommonSettings, application_name: str) -> AsyncConnect
         timeout=settings.db_pool_timeout,
         open=False,
         name=application_name,
-        kwargs={"application_name": application_name, "options": options, "row_factory": dict_row},
+        kwargs={
+            "application_name": application_name,
+            "options": session_options(settings),
+            "row_factory": dict_row,
+        },
     )

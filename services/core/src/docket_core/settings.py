@@ -37,6 +37,7 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
     db_pool_max_size: int = 10
     db_pool_timeout: float = 5.0
     db_statement_timeout_ms: int = 30_000
+    db_idle_in_transaction_timeout_ms: int = 5_000
     redis_connect_timeout: float = 2.0
     redis_socket_timeout: float = 2.0
     sentry_dsn: str = ""
@@ -58,6 +59,10 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError("DATABASE_URL is required when ENVIRONMENT=production")
         if self.db_pool_min_size < 0 or self.db_pool_max_size < max(1, self.db_pool_min_size):
             raise SettingsError("DB_POOL_MAX_SIZE must be at least 1 and at least DB_POOL_MIN_SIZE")
+        if self.db_statement_timeout_ms < 0 or self.db_idle_in_transaction_timeout_ms < 0:
+            raise SettingsError(
+                "DB_STATEMENT_TIMEOUT_MS and DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be 0 (off) or positive"
+            )
         if self.workers < 1:
             raise SettingsError("WORKERS must be at least 1")
         if self.reload and self.is_production:

@@ -1,0 +1,69 @@
+"""The shared pool's sessions: every pooled connection carries the statement and idle-in-transaction
+timeouts, and a session killed for idling in a transaction is replaced, not lent out again."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from docket_core.db import create_pool
+from docket_core.settings import CommonSettings, SettingsError, load_settings
+
+
+def _settings(database_url: str, **overrides: object) -> CommonSettings:
+    env = {"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "1"}
+    env.update({key.upper(): str(value) for key, value in overrides.items()})
+    return load_settings(CommonSettings, env)
+
+
+def test_the_idle_in_transaction_timeout_defaults_to_five_seconds() -> None:
+    assert load_settings(CommonSettings, {}).db_idle_in_transaction_timeout_ms == 5000
+
+
+def test_a_negative_timeout_is_refused_naming_the_variable() -> None:
+    with pytest.raises(SettingsError, match="DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"):
+        load_settings(CommonSettings, {"DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": "-1"})
+
+
+def test_pooled_sessions_carry_both_timeouts(database_url: str) -> None:
+    async def run() -> tuple[str, str]:
+        settings = _settings(
+            database_url, db_statement_timeout_ms=1234, db_idle_in_transaction_timeout_ms=4321
+        )
+        async with create_pool(settings, "docket-test") as pool, pool.connection() as conn:
+            statement = await (await conn.execute("SHOW statement_timeout")).fetchone()
+            idle = await (await conn.execute("SHOW idle_in_transaction_session_timeout")).fetchone()
+        assert statement is not None
+        assert idle is not None
+        return statement["statement_timeout"], idle["idle_in_transaction_session_timeout"]
+
+    assert asyncio.run(run()) == ("1234ms", "4321ms")
+
+
+def test_a_transaction_left_idle_is_ended_by_the_server_and_the_pool_replaces_the_session(
+    database_url: str,
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("CREATE TABLE IF NOT EXISTS idle_probe (n int)")
+        admin.execute("TRUNCATE idle_probe")
+
+    async def run() -> None:
+        settings = _settings(database_url, db_idle_in_transaction_timeout_ms=300)
+        async with create_pool(settings, "docket-test") as pool:
+
+            async def idle_in_a_transaction() -> None:
+                async with pool.connection() as conn, conn.transaction():
+                    await conn.execute("INSERT INTO idle_probe VALUES (1)")
+                    await asyncio.sleep(1.0)  # waiting on something that is not the database
+                    await conn.execute("INSERT INTO idle_probe VALUES (2)")
+
+            with pytest.raises(errors.IdleInTransactionSessionTimeout):
+                await idle_in_a_transaction()
+            async with pool.connection() as conn:  # the one slot is usable again
+                row = await (await conn.execute("SELECT count(*) AS n FROM idle_probe")).fetchone()
+            assert row == {"n": 0}, "the idle transaction's first insert was rolled back"
+
+    asyncio.run(run())
