@@ -116,3 +116,10 @@ def test_a_declared_length_is_too_large_only_when_it_says_so(
     content_length: str | None, too_large: bool
 ) -> None:
     assert declared_body_too_large(content_length, 1000) is too_large
+
+
+def test_a_file_of_exactly_the_limit_fits_and_one_byte_more_does_not() -> None:
+    from docket_core.contracts import file_too_large
+
+    assert not file_too_large(1000, 1000)
+    assert file_too_large(1001, 1000)

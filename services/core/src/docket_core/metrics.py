@@ -45,6 +45,22 @@ RATE_LIMITER_ERRORS = Counter(
     "docket_rate_limiter_errors_total", "Rate-limit checks skipped because Redis failed (fail open)"
 )
 
+# Uploads refused while their body arrives (API and web): too_slow, too_long (UPLOAD_* pace),
+# too_large (MAX_UPLOAD_BYTES), spool_full (UPLOAD_SPOOL_MAX_BYTES), disconnected (client went away).
+UPLOAD_REFUSALS = Counter(
+    "docket_upload_refusals_total", "Uploads stopped before they were stored", ["reason"]
+)
+# Per-user quotas the API enforces: stored_bytes, documents, uploads_in_flight, reprocess_queued.
+QUOTA_REFUSALS = Counter("docket_quota_refusals_total", "Requests refused by a per-user quota", ["quota"])
+QUOTA_CHECK_ERRORS = Counter(
+    "docket_quota_check_errors_total", "In-flight upload checks skipped because Redis failed (fail open)"
+)
+UPLOAD_SPOOL_BYTES = Gauge(
+    "docket_upload_spool_bytes",
+    "Bytes of upload bodies held in memory or TMPDIR",
+    multiprocess_mode="livesum",
+)
+
 
 def record_pool_stats(stats: dict[str, int]) -> None:
     """Copy psycopg-pool's ``get_stats()`` into the pool gauges."""

@@ -5,7 +5,7 @@ malformed one is rejected here, with :class:`MalformedMessageError`, and nowhere
 
 * :mod:`.events`: a document's status change (worker → Redis → API's SSE → web);
 * :mod:`.jobs`: the queue's job payloads (API → PostgreSQL ``jobs`` table → worker);
-* :mod:`.limits`: the upload limits the web and the API both enforce.
+* :mod:`.limits`: the upload limits (size and pace) the web and the API both enforce.
 """
 
 from __future__ import annotations
@@ -30,13 +30,23 @@ from docket_core.contracts.jobs import (
 )
 from docket_core.contracts.limits import (
     DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_UPLOAD_GRACE_SECONDS,
+    DEFAULT_UPLOAD_MAX_SECONDS,
+    DEFAULT_UPLOAD_MIN_BYTES_PER_SECOND,
+    DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES,
     MULTIPART_ALLOWANCE_BYTES,
+    UploadPace,
     declared_body_too_large,
+    file_too_large,
     upload_body_limit,
 )
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_BYTES",
+    "DEFAULT_UPLOAD_GRACE_SECONDS",
+    "DEFAULT_UPLOAD_MAX_SECONDS",
+    "DEFAULT_UPLOAD_MIN_BYTES_PER_SECOND",
+    "DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES",
     "DOCUMENT_STATUSES",
     "FINAL_STATUSES",
     "JOBS_NOTIFY_CHANNEL",
@@ -48,10 +58,12 @@ __all__ = [
     "ProcessDocument",
     "PurgeDocument",
     "StatusEvent",
+    "UploadPace",
     "declared_body_too_large",
     "decode_job_payload",
     "decode_status_event",
     "document_events_channel",
     "encode_status_event",
+    "file_too_large",
     "upload_body_limit",
 ]
