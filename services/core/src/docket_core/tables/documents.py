@@ -55,6 +55,25 @@ async def insert(
     return row  # type: ignore[no-any-return]
 
 
+async def usage(conn: AsyncConnection[Any], owner_id: str) -> tuple[int, int]:
+    """How many documents the owner keeps, and their total size in bytes."""
+    cur = await conn.execute(
+        "SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes FROM documents WHERE owner_id = %s",
+        (owner_id,),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["n"]), int(row["bytes"])  # type: ignore[call-overload]
+
+
+async def lock_owned(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> Row | None:
+    """The owner's document, locked until the caller's transaction ends (serialises status changes)."""
+    cur = await conn.execute(
+        f"SELECT {COLUMNS} FROM documents WHERE id = %s AND owner_id = %s FOR UPDATE", (document_id, owner_id)
+    )
+    return await cur.fetchone()  # type: ignore[no-any-return]
+
+
 async def get(
     conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID, *, preview_chars: int
 ) -> Row | None:

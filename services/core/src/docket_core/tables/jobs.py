@@ -43,6 +43,17 @@ async def enqueue(conn: AsyncConnection[Any], payload: JobPayload) -> int:
     return int(row["id"])  # type: ignore[call-overload]
 
 
+async def unfinished_status(conn: AsyncConnection[Any], payload: JobPayload) -> str | None:
+    """The status (queued or running) of an unfinished job with exactly this payload, if there is one."""
+    cur = await conn.execute(
+        "SELECT status FROM jobs WHERE kind = %s AND payload = %s AND status IN ('queued', 'running') "
+        "ORDER BY id LIMIT 1",
+        (payload.KIND, Jsonb(payload.to_builtins())),
+    )
+    row = await cur.fetchone()
+    return str(row["status"]) if row else None  # type: ignore[call-overload]
+
+
 CLAIM = """
 WITH picked AS (
     SELECT id FROM jobs
