@@ -218,6 +218,9 @@ def test_detail_delete_and_reprocess(api: httpx.Client, user: dict[str, str], cl
     detail = api.get(f"/api/v1/documents/{created['id']}", headers=user)
     assert detail.status_code == 200
     assert detail.json()["preview"] is None
+    with psycopg.connect(clean_db) as conn:  # as the worker leaves it once the first job is done
+        conn.execute("UPDATE jobs SET status = 'succeeded'")
+        conn.execute("UPDATE documents SET status = 'ready'")
     reprocess = api.post(f"/api/v1/documents/{created['id']}/reprocess", headers=user)
     assert reprocess.status_code == 202
     assert reprocess.json()["status"] == "pending"

@@ -1,8 +1,15 @@
-"""The API's settings: the common ones plus auth, CORS, limits and rate limiting."""
+"""The API's settings: the common ones plus auth, CORS, limits, quotas and rate limiting."""
 
 from __future__ import annotations
 
-from docket_core.contracts import DEFAULT_MAX_UPLOAD_BYTES
+from docket_core.contracts import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_UPLOAD_GRACE_SECONDS,
+    DEFAULT_UPLOAD_MAX_SECONDS,
+    DEFAULT_UPLOAD_MIN_BYTES_PER_SECOND,
+    DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES,
+    UploadPace,
+)
 from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError
 
 # Outside production Docket runs with this key so `make dev` needs no set-up; production refuses it.
@@ -30,10 +37,26 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
     login_lockout_seconds: int = 900
     max_body_bytes: int = 10 * 1024 * 1024
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    upload_spool_memory_bytes: int = DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES
+    upload_spool_max_bytes: int = 128 * 1024 * 1024
+    upload_min_bytes_per_second: int = DEFAULT_UPLOAD_MIN_BYTES_PER_SECOND
+    upload_grace_seconds: float = DEFAULT_UPLOAD_GRACE_SECONDS
+    upload_max_seconds: float = DEFAULT_UPLOAD_MAX_SECONDS
+    quota_stored_bytes: int = 1024 * 1024 * 1024
+    quota_documents: int = 10_000
+    quota_uploads_in_flight: int = 4
 
     @property
     def signing_secret(self) -> str:
         return self.jwt_secret or ("" if self.is_production else DEV_JWT_SECRET)
+
+    @property
+    def upload_pace(self) -> UploadPace:
+        return UploadPace(
+            min_bytes_per_second=self.upload_min_bytes_per_second,
+            grace_seconds=self.upload_grace_seconds,
+            max_seconds=self.upload_max_seconds,
+        )
 
     @property
     def swagger_enabled(self) -> bool:
@@ -52,3 +75,21 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
                 raise SettingsError("CORS_ORIGINS must list exact origins in production, not '*'")
         if self.max_body_bytes < 1 or self.max_upload_bytes < 1:
             raise SettingsError("MAX_BODY_BYTES and MAX_UPLOAD_BYTES must be positive")
+        self._check_uploads_and_quotas()
+
+    def _check_uploads_and_quotas(self) -> None:
+        if problems := self.upload_pace.problems():
+            raise SettingsError(problems[0])
+        if self.upload_spool_memory_bytes < 0:
+            raise SettingsError("UPLOAD_SPOOL_MEMORY_BYTES must be 0 or positive")
+        if min(self.quota_stored_bytes, self.quota_documents, self.quota_uploads_in_flight) < 1:
+            raise SettingsError(
+                "QUOTA_STORED_BYTES, QUOTA_DOCUMENTS and QUOTA_UPLOADS_IN_FLIGHT must be positive"
+            )
+        # so that one account's uploads can never take the whole spool from everyone else on the pod
+        one_account = self.quota_uploads_in_flight * self.max_upload_bytes
+        if self.upload_spool_max_bytes <= one_account:
+            raise SettingsError(
+                f"UPLOAD_SPOOL_MAX_BYTES must be more than QUOTA_UPLOADS_IN_FLIGHT x MAX_UPLOAD_BYTES "
+                f"({one_account}), so one account's uploads cannot fill it"
+            )

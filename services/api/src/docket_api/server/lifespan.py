@@ -8,11 +8,14 @@ import logging
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
+from redis.asyncio import Redis
 
 from docket_api.db.migrate import latest_version, schema_version
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import TokenCodec
-from docket_api.domain.documents.service import DocumentService
+from docket_api.domain.documents.quotas import QuotaLimits, Quotas
+from docket_api.domain.documents.service import DocumentService, UploadPolicy
+from docket_api.domain.documents.spool import SpoolBudget
 from docket_api.server.ratelimit import RateLimiter
 from docket_api.settings import ApiSettings
 from docket_core.db import create_pool
@@ -34,7 +37,9 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.redis = redis
         app.state.rate_limiter = RateLimiter(redis, settings.rate_limit_window_seconds)
         app.state.auth_service = AuthService(pool, redis, codec, settings)
-        app.state.documents = DocumentService(pool, PostgresBlobStore(), settings.max_upload_bytes)
+        app.state.documents = DocumentService(
+            pool, PostgresBlobStore(), quotas_from(settings, redis), upload_policy(settings)
+        )
         app.state.expected_schema = latest_version()
         stats_task = asyncio.create_task(sample_pool_stats(pool))
         logger.info("api started", extra={"port": settings.port, "environment": settings.environment})
@@ -47,6 +52,24 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
             logger.info("api stopped")
 
     return lifespan
+
+
+def quotas_from(settings: ApiSettings, redis: Redis) -> Quotas:
+    limits = QuotaLimits(
+        stored_bytes=settings.quota_stored_bytes,
+        documents=settings.quota_documents,
+        uploads_in_flight=settings.quota_uploads_in_flight,
+    )
+    return Quotas(limits, redis)
+
+
+def upload_policy(settings: ApiSettings) -> UploadPolicy:
+    return UploadPolicy(
+        max_bytes=settings.max_upload_bytes,
+        pace=settings.upload_pace,
+        spool_memory_bytes=settings.upload_spool_memory_bytes,
+        spool_budget=SpoolBudget(settings.upload_spool_max_bytes),
+    )
 
 
 async def check_database(app: Litestar) -> None:

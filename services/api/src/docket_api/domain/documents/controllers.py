@@ -20,8 +20,46 @@ from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, Doc
 from docket_api.domain.documents.service import DocumentService
 from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, problem_spec
 from docket_core.contracts import DocumentStatus, document_events_channel
+from docket_core.http.paced_body import request_body
 
 DOCUMENT_RESPONSES = {**AUTH_PROBLEM_RESPONSES, 404: problem_spec("No such document (or not yours)")}
+UPLOAD_DESCRIPTION = (
+    "The body is read at a minimum pace (UPLOAD_MIN_BYTES_PER_SECOND after UPLOAD_GRACE_SECONDS, and "
+    "within UPLOAD_MAX_SECONDS in all) and held in memory or TMPDIR; only then are the bytes, the row "
+    "and the processing job stored, together. Each refusal is a problem with its own `type`: "
+    "`urn:docket:problem:<slug>`, the slugs named below."
+)
+UPLOAD_RESPONSES = {
+    **AUTH_PROBLEM_RESPONSES,
+    403: problem_spec(
+        "A quota is full: `quota-stored-bytes` (QUOTA_STORED_BYTES; the file does not fit) or "
+        "`quota-documents` (QUOTA_DOCUMENTS); `limit` and `used` say how full"
+    ),
+    408: problem_spec(
+        "The body arrived too slowly: `upload-too-slow` (below UPLOAD_MIN_BYTES_PER_SECOND after "
+        "UPLOAD_GRACE_SECONDS) or `upload-too-long` (over UPLOAD_MAX_SECONDS); nothing is stored"
+    ),
+    409: problem_spec("`duplicate-document`: the same bytes were uploaded before; `existing_id` names it"),
+    413: problem_spec("`file-too-large`: the file is larger than MAX_UPLOAD_BYTES"),
+    415: problem_spec(
+        "`unsupported-type` (not PDF, text, Markdown, HTML, CSV or JSON), or `multipart-required`"
+    ),
+    429: problem_spec(
+        "`rate-limited`, or `quota-uploads-in-flight`: QUOTA_UPLOADS_IN_FLIGHT uploads of yours are "
+        "already in progress; `Retry-After` says when to try again"
+    ),
+    503: problem_spec(
+        "`upload-capacity`: this server holds as many upload bodies as it may (UPLOAD_SPOOL_MAX_BYTES); "
+        "`Retry-After` says when to try again"
+    ),
+}
+REPROCESS_RESPONSES = {
+    **DOCUMENT_RESPONSES,
+    409: problem_spec(
+        "`reprocess-already-queued`: the document's processing job is still queued or running, so "
+        "nothing new was queued; `document_status` and `job_status` say where it is"
+    ),
+}
 
 
 def provide_documents(request: Request[Any, Any, Any]) -> DocumentService:
@@ -42,12 +80,8 @@ class DocumentController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,  # the upload enforces MAX_UPLOAD_BYTES while it streams
         summary="Upload one file (multipart/form-data, field 'file')",
-        responses={
-            **DOCUMENT_RESPONSES,
-            409: problem_spec("The same bytes were uploaded before; `existing_id` names that document"),
-            413: problem_spec("The file is larger than MAX_UPLOAD_BYTES"),
-            415: problem_spec("Not PDF, text, Markdown, HTML, CSV or JSON"),
-        },
+        description=UPLOAD_DESCRIPTION,
+        responses=UPLOAD_RESPONSES,
     )
     async def upload(
         self,
@@ -57,7 +91,10 @@ class DocumentController(Controller):
     ) -> Response[DocumentOut]:
         headers = request.headers
         created = await documents.upload(
-            principal.user_id, headers.get("content-type"), headers.get("content-length"), request.stream()
+            principal.user_id,
+            headers.get("content-type"),
+            headers.get("content-length"),
+            request_body(request.receive),
         )
         return Response(
             created, status_code=HTTP_201_CREATED, headers={"Location": f"{self.path}/{created.id}"}
@@ -132,7 +169,7 @@ class DocumentController(Controller):
         await documents.delete(principal.user_id, document_id)
 
     @post("/{document_id:uuid}/reprocess", status_code=HTTP_202_ACCEPTED, summary="Run the pipeline again",
-          responses=DOCUMENT_RESPONSES)  # fmt: skip
+          responses=REPROCESS_RESPONSES)  # fmt: skip
     async def reprocess(
         self,
         document_id: FromPath[uuid.UUID],

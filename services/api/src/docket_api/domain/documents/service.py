@@ -1,4 +1,5 @@
-"""Documents: upload in one transaction, owner-scoped reads, deletes and reprocessing."""
+"""Documents: uploads received without holding anything shared and stored in one short transaction,
+owner-scoped reads, deletes and reprocessing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from docket_api.domain.documents.cursor import decode_cursor, encode_cursor
 from docket_api.domain.documents.filenames import title_from_filename
+from docket_api.domain.documents.quotas import Quotas
 from docket_api.domain.documents.schemas import (
     PREVIEW_CHARS,
     DocumentDetail,
@@ -21,17 +23,36 @@ from docket_api.domain.documents.schemas import (
     document_detail,
     document_out,
 )
-from docket_api.domain.documents.upload import check_declared_length, store_upload
-from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent
+from docket_api.domain.documents.spool import Spool, SpoolBudget
+from docket_api.domain.documents.upload import (
+    ReceivedFile,
+    check_declared_length,
+    multipart_boundary,
+    receive_upload,
+    store_blob,
+)
+from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent, UploadPace
+from docket_core.http.paced_body import paced
 from docket_core.http.problems import Problem
+from docket_core.metrics import QUOTA_REFUSALS
 from docket_core.tables import documents as repo
 from docket_core.tables.blobs import BlobStore
-from docket_core.tables.jobs import enqueue
+from docket_core.tables.jobs import enqueue, unfinished_status
 
 
 def not_found() -> Problem:
     # Another user's document is indistinguishable from one that does not exist.
     return Problem(404, "No such document.", slug="document-not-found")
+
+
+def duplicate(existing: uuid.UUID | None) -> Problem:
+    return Problem(
+        409,
+        "You already uploaded this file.",
+        slug="duplicate-document",
+        existing_id=str(existing),
+        headers={"Location": f"/api/v1/documents/{existing}"},
+    )
 
 
 @dataclass(frozen=True)
@@ -43,50 +64,68 @@ class Download:
     blob_id: uuid.UUID
 
 
+@dataclass(frozen=True)
+class UploadPolicy:
+    """How uploads are received: the file size limit, the pace, and where the bytes wait."""
+
+    max_bytes: int
+    pace: UploadPace
+    spool_memory_bytes: int
+    spool_budget: SpoolBudget
+
+
 class DocumentService:
     def __init__(
-        self, pool: AsyncConnectionPool[AsyncConnection[Any]], blobs: BlobStore, max_upload_bytes: int
+        self,
+        pool: AsyncConnectionPool[AsyncConnection[Any]],
+        blobs: BlobStore,
+        quotas: Quotas,
+        uploads: UploadPolicy,
     ) -> None:
         self.pool = pool
         self.blobs = blobs
-        self.max_upload_bytes = max_upload_bytes
+        self.quotas = quotas
+        self.uploads = uploads
 
     async def upload(
         self, owner_id: str, content_type: str | None, content_length: str | None, body: AsyncIterator[bytes]
     ) -> DocumentOut:
-        """Store the file, its row and its processing job together, or nothing at all."""
-        check_declared_length(content_length, self.max_upload_bytes)  # before a connection is taken
-        duplicate: uuid.UUID | None = None
+        """Receive the file without holding a connection, then store its bytes, its row and its
+        processing job in one short transaction, or nothing at all."""
+        policy = self.uploads
+        check_declared_length(content_length, policy.max_bytes)
+        boundary = multipart_boundary(content_type)
+        async with self.quotas.upload_slot(owner_id):
+            async with self.pool.connection() as conn:
+                await self.quotas.precheck(conn, owner_id)
+            with Spool(policy.spool_budget, policy.spool_memory_bytes) as spool:
+                received = await receive_upload(boundary, paced(body, policy.pace), spool, policy.max_bytes)
+                return await self._store(owner_id, received, spool)
+
+    async def _store(self, owner_id: str, received: ReceivedFile, spool: Spool) -> DocumentOut:
         async with self.pool.connection() as conn:
             try:
                 async with conn.transaction():
-                    stored = await store_upload(conn, self.blobs, content_type, body, self.max_upload_bytes)
-                    duplicate = await repo.id_by_hash(conn, owner_id, stored.sha256)
-                    if duplicate is None:
-                        row = await repo.insert(
-                            conn,
-                            owner_id=owner_id,
-                            blob_id=stored.blob_id,
-                            filename=stored.filename,
-                            title=title_from_filename(stored.filename),
-                            content_type=stored.content_type,
-                            size_bytes=stored.size,
-                            sha256=stored.sha256,
-                        )
-                        await enqueue(conn, ProcessDocument(document_id=row["id"]))
-                        return document_out(row)
-                    raise _DuplicateError(duplicate)
+                    existing = await repo.id_by_hash(conn, owner_id, received.sha256)
+                    if existing is not None:
+                        raise duplicate(existing)
+                    blob_id = await store_blob(conn, self.blobs, spool)
+                    await self.quotas.reserve(conn, owner_id, received.size)
+                    row = await repo.insert(
+                        conn,
+                        owner_id=owner_id,
+                        blob_id=blob_id,
+                        filename=received.filename,
+                        title=title_from_filename(received.filename),
+                        content_type=received.content_type,
+                        size_bytes=received.size,
+                        sha256=received.sha256,
+                    )
+                    await enqueue(conn, ProcessDocument(document_id=row["id"]))
+                    return document_out(row)
             except UniqueViolation:  # a concurrent upload of the same bytes won the race
-                duplicate = await repo.id_by_hash(conn, owner_id, stored.sha256)
-            except _DuplicateError as dup:
-                duplicate = dup.existing
-        raise Problem(
-            409,
-            "You already uploaded this file.",
-            slug="duplicate-document",
-            existing_id=str(duplicate),
-            headers={"Location": f"/api/v1/documents/{duplicate}"},
-        )
+                existing = await repo.id_by_hash(conn, owner_id, received.sha256)
+        raise duplicate(existing)
 
     async def page(
         self, owner_id: str, limit: int, cursor: str | None, status: str | None, title_prefix: str | None
@@ -140,11 +179,26 @@ class DocumentService:
             await enqueue(conn, PurgeDocument(blob_id=blob_id, document_id=document_id))
 
     async def reprocess(self, owner_id: str, document_id: uuid.UUID) -> DocumentOut:
+        """Queue the document again, unless its processing job has not finished yet (409)."""
+        job = ProcessDocument(document_id=document_id)
         async with self.pool.connection() as conn, conn.transaction():
-            row = await repo.mark_pending(conn, owner_id, document_id)
-            if row is None:
+            # the row lock makes two concurrent calls take turns: the second sees the first's job
+            current = await repo.lock_owned(conn, owner_id, document_id)
+            if current is None:
                 raise not_found()
-            await enqueue(conn, ProcessDocument(document_id=document_id))
+            job_status = await unfinished_status(conn, job)
+            if job_status is not None:
+                QUOTA_REFUSALS.labels("reprocess_queued").inc()
+                raise Problem(
+                    409,
+                    f"This document's processing is already {job_status}; it was not queued again.",
+                    slug="reprocess-already-queued",
+                    document_status=current["status"],
+                    job_status=job_status,
+                )
+            row = await repo.mark_pending(conn, owner_id, document_id)
+            assert row is not None
+            await enqueue(conn, job)
         return document_out(row)
 
     async def status(self, owner_id: str, document_id: uuid.UUID) -> StatusEvent:
@@ -153,8 +207,3 @@ class DocumentService:
         if row is None:
             raise not_found()
         return StatusEvent(row["id"], row["status"], row["failure_reason"])
-
-
-class _DuplicateError(Exception):
-    def __init__(self, existing: uuid.UUID) -> None:
-        self.existing = existing

@@ -1,8 +1,11 @@
-"""Stream one multipart file into the blob store, chunk by chunk, hashing and sniffing as it goes."""
+"""Receive one multipart file into a :class:`Spool`, checking size and type as it arrives; then copy
+the spooled bytes into the blob store inside the caller's (short) transaction.
+
+Receiving touches no database connection: however slowly the client sends, it holds nothing shared.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,16 +16,17 @@ from psycopg import AsyncConnection
 
 from docket_api.domain.documents.filenames import sanitise_filename
 from docket_api.domain.documents.sniff import SNIFF_BYTES, UnsupportedTypeError, detect
-from docket_core.contracts import declared_body_too_large, upload_body_limit
+from docket_api.domain.documents.spool import Spool
+from docket_core.contracts import declared_body_too_large, file_too_large, upload_body_limit
 from docket_core.http.problems import Problem
+from docket_core.metrics import UPLOAD_REFUSALS
 from docket_core.tables.blobs import BlobStore
 
 FILE_FIELD = "file"
 
 
 @dataclass(frozen=True)
-class StoredFile:
-    blob_id: uuid.UUID
+class ReceivedFile:
     filename: str
     content_type: str
     size: int
@@ -30,6 +34,8 @@ class StoredFile:
 
 
 def too_large(limit: int) -> Problem:
+    """The one answer to a file over MAX_UPLOAD_BYTES, whether its length was declared or counted."""
+    UPLOAD_REFUSALS.labels("too_large").inc()
     return Problem(
         413, f"The file is larger than the {limit // (1024 * 1024)} MB limit.", slug="file-too-large"
     )
@@ -41,61 +47,6 @@ def check_declared_length(content_length: str | None, limit: int) -> None:
         raise too_large(limit)
 
 
-class _BlobWriter:
-    """Re-chunks incoming pieces into the store's fixed chunk size; holds at most one chunk."""
-
-    def __init__(
-        self, conn: AsyncConnection[Any], store: BlobStore, blob_id: uuid.UUID, filename: str, limit: int
-    ) -> None:
-        self.conn, self.store, self.blob_id, self.filename, self.limit = conn, store, blob_id, filename, limit
-        self.buffer = bytearray()
-        self.seq = 0
-        self.size = 0
-        self.digest = hashlib.sha256()
-        self.content_type: str | None = None
-        self.chunk_bytes = store.chunk_bytes
-
-    async def feed(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.limit:
-            raise too_large(self.limit)
-        self.digest.update(data)
-        self.buffer += data
-        if self.content_type is None and len(self.buffer) >= SNIFF_BYTES:
-            self._sniff()
-        while len(self.buffer) >= self.chunk_bytes:
-            await self.store.append(self.conn, self.blob_id, self.seq, bytes(self.buffer[: self.chunk_bytes]))
-            del self.buffer[: self.chunk_bytes]
-            self.seq += 1
-
-    async def close(self) -> StoredFile:
-        if self.content_type is None:
-            self._sniff()
-        if self.buffer:
-            await self.store.append(self.conn, self.blob_id, self.seq, bytes(self.buffer))
-            self.buffer.clear()
-        await self.store.finish(self.conn, self.blob_id, self.size)
-        assert self.content_type is not None
-        return StoredFile(self.blob_id, self.filename, self.content_type, self.size, self.digest.digest())
-
-    def _sniff(self) -> None:
-        if self.size == 0:
-            raise Problem(
-                422,
-                "The file is empty.",
-                slug="file-empty",
-                errors=[{"field": FILE_FIELD, "message": "empty"}],
-            )
-        try:
-            self.content_type = detect(bytes(self.buffer[:SNIFF_BYTES]), self.filename)
-        except UnsupportedTypeError as exc:
-            raise Problem(
-                415,
-                f"Unsupported file type: {exc}. Docket accepts PDF, text, Markdown, HTML, CSV and JSON.",
-                slug="unsupported-type",
-            ) from None
-
-
 def multipart_boundary(content_type: str | None) -> str:
     media_type, options = parse_options_header(content_type or "")
     if media_type != "multipart/form-data" or not options.get("boundary"):
@@ -105,20 +56,50 @@ def multipart_boundary(content_type: str | None) -> str:
     return str(options["boundary"])
 
 
-async def store_upload(
-    conn: AsyncConnection[Any],
-    store: BlobStore,
-    content_type: str | None,
-    body: AsyncIterator[bytes],
-    limit: int,
-) -> StoredFile:
-    """Parse the request body and store its one file; the caller's transaction makes it all-or-nothing."""
-    boundary = multipart_boundary(content_type)
+class _FilePart:
+    """The file field's bytes: counted against the limit, sniffed once the head is in, then spooled."""
+
+    def __init__(self, spool: Spool, filename: str, limit: int) -> None:
+        self.spool, self.filename, self.limit = spool, filename, limit
+        self.head = bytearray()
+        self.content_type: str | None = None
+
+    async def feed(self, data: bytes) -> None:
+        if file_too_large(self.spool.size + len(data), self.limit):
+            raise too_large(self.limit)
+        if self.content_type is None:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+            if len(self.head) >= SNIFF_BYTES:
+                self._sniff()
+        await self.spool.write(data)
+
+    def close(self) -> ReceivedFile:
+        if self.content_type is None:
+            self._sniff()
+        assert self.content_type is not None
+        return ReceivedFile(self.filename, self.content_type, self.spool.size, self.spool.digest.digest())
+
+    def _sniff(self) -> None:
+        if not self.head:
+            raise Problem(422, "The file is empty.", slug="file-empty",
+                          errors=[{"field": FILE_FIELD, "message": "empty"}])  # fmt: skip
+        try:
+            self.content_type = detect(bytes(self.head), self.filename)
+        except UnsupportedTypeError as exc:
+            raise Problem(
+                415,
+                f"Unsupported file type: {exc}. Docket accepts PDF, text, Markdown, HTML, CSV and JSON.",
+                slug="unsupported-type",
+            ) from None
+
+
+async def receive_upload(boundary: str, body: AsyncIterator[bytes], spool: Spool, limit: int) -> ReceivedFile:
+    """Parse the request body into ``spool``; the first field named ``file`` with a filename is the file."""
     body_limit = upload_body_limit(limit)
     received = 0
-    writer: _BlobWriter | None = None
-    current_is_file = False
-    stored: StoredFile | None = None
+    part: _FilePart | None = None
+    in_file = False
+    result: ReceivedFile | None = None
     try:
         with PushMultipartParser(boundary, max_segment_count=16, strict=True) as parser:
             async for chunk in body:
@@ -127,21 +108,29 @@ async def store_upload(
                     raise too_large(limit)
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
-                        current_is_file = (
-                            event.name == FILE_FIELD and event.filename is not None and not writer
-                        )
-                        if current_is_file:
-                            filename = sanitise_filename(event.filename)
-                            writer = _BlobWriter(conn, store, await store.create(conn), filename, limit)
+                        in_file = event.name == FILE_FIELD and event.filename is not None and part is None
+                        if in_file:
+                            part = _FilePart(spool, sanitise_filename(event.filename), limit)
                     elif event is None:
-                        if current_is_file and writer is not None:
-                            stored = await writer.close()
-                        current_is_file = False
-                    elif current_is_file and writer is not None:
-                        await writer.feed(event)
+                        if in_file and part is not None:
+                            result = part.close()
+                        in_file = False
+                    elif in_file and part is not None:
+                        await part.feed(event)
     except MultipartError as exc:
         raise Problem(400, f"The multipart body is malformed: {exc}", slug="bad-multipart") from None
-    if stored is None:
+    if result is None:
         raise Problem(422, "No file was sent: use a multipart field named 'file'.", slug="file-missing",
                       errors=[{"field": FILE_FIELD, "message": "required"}])  # fmt: skip
-    return stored
+    return result
+
+
+async def store_blob(conn: AsyncConnection[Any], store: BlobStore, spool: Spool) -> uuid.UUID:
+    """Copy the spooled file into a new blob, in the caller's transaction."""
+    blob_id = await store.create(conn)
+    seq = 0
+    async for data in spool.chunks(store.chunk_bytes):
+        await store.append(conn, blob_id, seq, data)
+        seq += 1
+    await store.finish(conn, blob_id, spool.size)
+    return blob_id
