@@ -33,6 +33,11 @@ BENCH_SETTINGS = {
     "RATE_LIMIT_USER": "1000000000",
     "RATE_LIMIT_ANONYMOUS": "1000000000",
     "ACCESS_TOKEN_TTL_SECONDS": "14400",
+    # the benches measure throughput, not the per-account limits: 64 uploads of one account at once
+    "QUOTA_UPLOADS_IN_FLIGHT": "64",
+    "UPLOAD_SPOOL_MAX_BYTES": str(2 * 1024**3),
+    "QUOTA_STORED_BYTES": str(10**15),
+    "QUOTA_DOCUMENTS": str(10**9),
 }
 # Only these survive from the caller's environment, so a stray DATABASE_URL or WORKERS cannot leak in.
 PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM", "SSL_CERT_FILE", "UV_SYSTEM_CERTS")
