@@ -30,7 +30,8 @@ FINAL = {"ready", "failed"}
 @pytest.fixture
 def api(clean_db: str, clean_redis: str) -> Iterator[httpx.Client]:
     with (
-        ThreadedServer(create_app(api_settings(clean_db, clean_redis))) as server,
+        # one account uploads from 20 clients at once (QUOTA_UPLOADS_IN_FLIGHT is 4 by default)
+        ThreadedServer(create_app(api_settings(clean_db, clean_redis, quota_uploads_in_flight=20))) as server,
         httpx.Client(base_url=server.url, timeout=30) as client,
     ):
         client.headers.update(bearer(register_and_login(client)["access_token"]))
