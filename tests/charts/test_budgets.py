@@ -52,7 +52,12 @@ BUDGETS = [
     pytest.param("api", {"autoscaling": {"enabled": True, "maxReplicas": 7}}, 91, id="api-autoscaling-max"),
     pytest.param(
         "api",
-        {"replicaCount": 3, "config": {"WORKERS": 4, "DB_POOL_MAX_SIZE": 5}, "migration": {"enabled": False}},
+        {
+            "replicaCount": 3,
+            "config": {"WORKERS": 4, "DB_POOL_MAX_SIZE": 5},
+            "migration": {"enabled": False},
+            "tmpSizeLimit": "512Mi",
+        },
         80,
         id="api-processes-and-pool",
     ),
@@ -201,3 +206,37 @@ def test_a_combination_that_does_not_fit_is_refused(
     with pytest.raises(helm.HelmRenderError) as caught:
         renderer.render_values("worker", values)
     assert phrase in re.sub(r"\s+", " ", str(caught.value))
+
+
+# ---------------------------------------------------------------------------------------------
+# the api's upload spool
+
+
+@pytest.mark.parametrize(
+    ("values", "phrase"),
+    [
+        pytest.param(
+            {"config": {"WORKERS": 3}},
+            "config.WORKERS (3) x config.UPLOAD_SPOOL_MAX_BYTES (134217728) = 384 MiB does not fit "
+            "tmpSizeLimit (256Mi = 256 MiB)",
+            id="three-processes-of-128MiB-in-256Mi",
+        ),
+        pytest.param(
+            {"config": {"UPLOAD_SPOOL_MAX_BYTES": 512 * 1024 * 1024}},
+            "config.WORKERS (1) x config.UPLOAD_SPOOL_MAX_BYTES (536870912) = 512 MiB does not fit",
+            id="one-process-of-512MiB",
+        ),
+    ],
+)
+def test_an_upload_spool_larger_than_tmp_is_refused(
+    renderer: Renderer, values: dict[str, Any], phrase: str
+) -> None:
+    for chart, chart_values in (("api", values), ("docket", {"api": values})):
+        with pytest.raises(helm.HelmRenderError) as caught:
+            renderer.render_values(chart, chart_values)
+        assert phrase in re.sub(r"\s+", " ", str(caught.value))
+
+
+def test_an_upload_spool_that_fits_tmp_renders(renderer: Renderer) -> None:
+    files = renderer.render_values("api", {"config": {"WORKERS": 2}, "tmpSizeLimit": "300Mi"})
+    assert files
