@@ -14,7 +14,7 @@ from docket_api.domain.auth.service import REVOKED_ACCESS_PREFIX
 from docket_api.domain.auth.tokens import InvalidTokenError, Principal, TokenCodec
 from docket_api.server.ratelimit import RateLimiter, Verdict
 from docket_api.settings import ApiSettings
-from docket_core.http.client_ip import Network, scope_client_ip
+from docket_core.http.client_ip import Network, client_bucket, scope_client_ip
 from docket_core.http.observe import PROBE_PATHS
 from docket_core.http.problems import problem_response
 from docket_core.metrics import RATE_LIMIT_REJECTIONS, RATE_LIMITER_ERRORS
@@ -91,7 +91,8 @@ class GateMiddleware:
             bucket, limit = f"user:{principal.user_id}", self.settings.rate_limit_user
             revoked_key = REVOKED_ACCESS_PREFIX + principal.token_id
         else:
-            bucket, limit, revoked_key = f"ip:{address}", self.settings.rate_limit_anonymous, None
+            bucket, limit = f"ip:{client_bucket(address)}", self.settings.rate_limit_anonymous
+            revoked_key = None
         try:
             return await limiter.hit(bucket, limit, revoked_key)
         except (RedisError, OSError) as exc:

@@ -2,6 +2,9 @@
 
 The API trusts the ingress and the web service; the web trusts the ingress and passes the address it
 resolves on to the API. Without this a client could spoof its rate-limit bucket.
+
+Every per-client limit keys on :func:`client_bucket`, not on the raw address: one IPv6 subscriber
+usually holds a whole /64 and could otherwise take a fresh bucket per request.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterable
 from litestar.types import Scope
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPV6_BUCKET_PREFIX = 64
 
 
 def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
@@ -49,3 +53,16 @@ def scope_client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str:
         value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
     )
     return client_ip(client[0] if client else None, forwarded, trusted)
+
+
+def client_bucket(address: str) -> str:
+    """The key one client's limits share: an IPv4 address as it is, an IPv6 address by its /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown" (no peer): one shared bucket
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_BUCKET_PREFIX), strict=False))
+    return str(ip)
