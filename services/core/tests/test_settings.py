@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docket_api.settings import ApiSettings
+from docket_api.settings import DEV_JWT_SECRET, ApiSettings
 from docket_core.settings import CommonSettings, SettingsError, load_settings
 
 STRONG = "s" * 32
@@ -51,9 +51,30 @@ def test_production_refuses_unsafe_values_naming_the_variable(
         load_settings(ApiSettings, {**PROD, **override})
 
 
-def test_outside_production_a_dev_key_is_used_but_swagger_follows_the_flag() -> None:
+@pytest.mark.parametrize("environment", ["staging", "production"])
+@pytest.mark.parametrize("secret", ["", "short", DEV_JWT_SECRET])
+def test_outside_local_and_test_a_missing_weak_or_published_jwt_secret_is_refused(
+    environment: str, secret: str
+) -> None:
+    env = {"ENVIRONMENT": environment, "DATABASE_URL": "postgresql://db/docket", "JWT_SECRET": secret}
+    with pytest.raises(SettingsError, match="JWT_SECRET"):
+        load_settings(ApiSettings, env)
+
+
+def test_staging_signs_with_its_own_key() -> None:
+    staging = load_settings(ApiSettings, {"ENVIRONMENT": "staging", "JWT_SECRET": STRONG})
+    assert staging.signing_secret == STRONG
+
+
+def test_only_local_and_test_sign_with_the_development_key() -> None:
+    for environment in ("local", "test"):
+        assert load_settings(ApiSettings, {"ENVIRONMENT": environment}).signing_secret == DEV_JWT_SECRET
+    # built without the start-up checks (as tests do), staging still never falls back to the public key
+    assert ApiSettings(environment="staging").signing_secret == ""
+
+
+def test_outside_production_swagger_is_on_and_in_production_it_follows_the_flag() -> None:
     local = load_settings(ApiSettings, {})
-    assert local.signing_secret
     assert local.swagger_enabled
     assert not load_settings(ApiSettings, PROD).swagger_enabled
     assert load_settings(ApiSettings, {**PROD, "ENABLE_SWAGGER": "true"}).swagger_enabled

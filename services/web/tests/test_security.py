@@ -103,7 +103,7 @@ def test_session_cookie_is_httponly_and_samesite_lax_and_not_secure_in_test(stac
 def test_outside_local_and_test_cookies_are_secure_and_host_prefixed(
     serve_api: Callable[..., str], serve_web: Callable[..., str]
 ) -> None:
-    web = serve_web(serve_api(), environment="staging")
+    web = serve_web(serve_api(), environment="staging", csrf_secret="staging-csrf-key-" + "k" * 32)
     with Browser(web) as browser:
         form = browser.get("/signup")
         csrf = _cookies(form)["__Host-csrftoken"]

@@ -32,7 +32,14 @@ def test_production_with_a_strong_secret_starts_with_secure_cookies() -> None:
     assert settings.secure_cookies
     assert settings.csrf_signing_secret == STRONG
     assert settings.trusted_proxies == ("10.0.0.0/8", "::1")
-    assert load_settings(WebSettings, {"ENVIRONMENT": "staging"}).secure_cookies
+    assert load_settings(WebSettings, {"ENVIRONMENT": "staging", "CSRF_SECRET": STRONG}).secure_cookies
+
+
+@pytest.mark.parametrize("secret", ["", "short", DEV_CSRF_SECRET])
+def test_staging_refuses_a_missing_or_weak_csrf_secret_and_names_it(secret: str) -> None:
+    with pytest.raises(SettingsError, match="CSRF_SECRET"):
+        load_settings(WebSettings, {"ENVIRONMENT": "staging", "CSRF_SECRET": secret})
+    assert WebSettings(environment="staging").csrf_signing_secret == ""
 
 
 def test_production_needs_no_database_url_because_the_web_never_opens_the_database() -> None:

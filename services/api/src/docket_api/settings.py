@@ -10,10 +10,11 @@ from docket_core.contracts import (
     DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES,
     UploadPace,
 )
-from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError
+from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError, require_secret
 
-# Outside production Docket runs with this key so `make dev` needs no set-up; production refuses it.
-DEV_JWT_SECRET = "docket-local-development-secret-do-not-use"  # noqa: S105  # refused in production
+# In ENVIRONMENT=local and test Docket signs with this key so `make dev` needs no set-up. It is public
+# (it is in the repository), so every other environment refuses to start without its own JWT_SECRET.
+DEV_JWT_SECRET = "docket-local-development-secret-do-not-use"  # noqa: S105  # refused outside local/test
 
 
 class ApiSettings(CommonSettings, kw_only=True, frozen=True):
@@ -48,7 +49,7 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
 
     @property
     def signing_secret(self) -> str:
-        return self.jwt_secret or ("" if self.is_production else DEV_JWT_SECRET)
+        return self.jwt_secret or (DEV_JWT_SECRET if self.is_development else "")
 
     @property
     def upload_pace(self) -> UploadPace:
@@ -64,13 +65,11 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
 
     def check(self) -> None:
         super().check()
-        if self.is_production:
-            if not self.jwt_secret:
-                raise SettingsError("JWT_SECRET is required when ENVIRONMENT=production")
-            if len(self.jwt_secret.encode()) < MIN_SECRET_BYTES or self.jwt_secret == DEV_JWT_SECRET:
-                raise SettingsError(f"JWT_SECRET must be a random value of at least {MIN_SECRET_BYTES} bytes")
+        if not self.is_development:
+            require_secret("JWT_SECRET", self.jwt_secret, self.environment, DEV_JWT_SECRET)
             if self.jwt_secret_previous and len(self.jwt_secret_previous.encode()) < MIN_SECRET_BYTES:
                 raise SettingsError(f"JWT_SECRET_PREVIOUS must be at least {MIN_SECRET_BYTES} bytes")
+        if self.is_production:
             if any("*" in origin for origin in self.cors_origins):
                 raise SettingsError("CORS_ORIGINS must list exact origins in production, not '*'")
         if self.max_body_bytes < 1 or self.max_upload_bytes < 1:

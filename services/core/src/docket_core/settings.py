@@ -17,6 +17,7 @@ Environment = Literal["local", "test", "staging", "production"]
 S = TypeVar("S", bound="CommonSettings")
 
 MIN_SECRET_BYTES = 32
+DEVELOPMENT_ENVIRONMENTS = ("local", "test")
 
 
 class SettingsError(ValueError):
@@ -53,6 +54,11 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
     def is_production(self) -> bool:
         return self.environment == "production"
 
+    @property
+    def is_development(self) -> bool:
+        """A developer's machine or the test suite: the only places the published dev keys may sign."""
+        return self.environment in DEVELOPMENT_ENVIRONMENTS
+
     def check(self) -> None:
         """Refuse unsafe production settings; services extend this with their own rules."""
         if self.uses_database and self.is_production and not self.database_url:
@@ -67,6 +73,17 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError("WORKERS must be at least 1")
         if self.reload and self.is_production:
             raise SettingsError("RELOAD is for the development loop and must be false in production")
+
+
+def require_secret(variable: str, value: str, environment: str, development_value: str) -> None:
+    """Refuse a missing, short or published signing key, naming ``variable`` (outside local and test)."""
+    if not value:
+        raise SettingsError(
+            f"{variable} is required when ENVIRONMENT={environment} "
+            f"(the published development key signs only in local and test)"
+        )
+    if len(value.encode()) < MIN_SECRET_BYTES or value == development_value:
+        raise SettingsError(f"{variable} must be a random value of at least {MIN_SECRET_BYTES} bytes")
 
 
 def _is_sequence(annotation: Any) -> bool:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from docket_core.contracts import DEFAULT_MAX_UPLOAD_BYTES
-from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError
+from docket_core.settings import CommonSettings, SettingsError, require_secret
 
-# Outside production the web signs CSRF tokens with this key so `make dev` needs no set-up; production
-# refuses it, like the API refuses its development JWT key.
-DEV_CSRF_SECRET = "docket-web-local-development-csrf-key-do-not-use"  # noqa: S105  # refused in production
+# In ENVIRONMENT=local and test the web signs CSRF tokens with this key so `make dev` needs no set-up.
+# It is public, so every other environment refuses to start without its own CSRF_SECRET (as the API
+# does without JWT_SECRET).
+DEV_CSRF_SECRET = "docket-web-local-development-csrf-key-do-not-use"  # noqa: S105  # refused outside local/test
 
 
 class WebSettings(CommonSettings, kw_only=True, frozen=True):
@@ -28,7 +29,7 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
 
     @property
     def csrf_signing_secret(self) -> str:
-        return self.csrf_secret or ("" if self.is_production else DEV_CSRF_SECRET)
+        return self.csrf_secret or (DEV_CSRF_SECRET if self.is_development else "")
 
     @property
     def secure_cookies(self) -> bool:
@@ -39,13 +40,8 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
         super().check()
         if not self.api_url.startswith(("http://", "https://")):
             raise SettingsError("API_URL must be an http:// or https:// URL")
-        if self.is_production:
-            if not self.csrf_secret:
-                raise SettingsError("CSRF_SECRET is required when ENVIRONMENT=production")
-            if len(self.csrf_secret.encode()) < MIN_SECRET_BYTES or self.csrf_secret == DEV_CSRF_SECRET:
-                raise SettingsError(
-                    f"CSRF_SECRET must be a random value of at least {MIN_SECRET_BYTES} bytes"
-                )
+        if not self.is_development:
+            require_secret("CSRF_SECRET", self.csrf_secret, self.environment, DEV_CSRF_SECRET)
         if self.api_timeout_seconds <= 0 or self.api_max_connections < 1:
             raise SettingsError("API_TIMEOUT_SECONDS and API_MAX_CONNECTIONS must be positive")
         if self.session_ttl_seconds < 60:
