@@ -15,6 +15,8 @@ from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError
 # In ENVIRONMENT=local and test Docket signs with this key so `make dev` needs no set-up. It is public
 # (it is in the repository), so every other environment refuses to start without its own JWT_SECRET.
 DEV_JWT_SECRET = "docket-local-development-secret-do-not-use"  # noqa: S105  # refused outside local/test
+# a request waiting longer than this for a hashing slot is better told to come back
+MAX_HASH_WAIT_SECONDS = 60
 
 
 class ApiSettings(CommonSettings, kw_only=True, frozen=True):
@@ -36,6 +38,9 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
     rate_limit_window_seconds: int = 900
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    login_ip_max_failures: int = 20
+    password_hash_concurrency: int = 0
+    password_hash_wait_seconds: float = 5.0
     max_body_bytes: int = 10 * 1024 * 1024
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     upload_spool_memory_bytes: int = DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES
@@ -69,9 +74,15 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
             require_secret("JWT_SECRET", self.jwt_secret, self.environment, DEV_JWT_SECRET)
             if self.jwt_secret_previous and len(self.jwt_secret_previous.encode()) < MIN_SECRET_BYTES:
                 raise SettingsError(f"JWT_SECRET_PREVIOUS must be at least {MIN_SECRET_BYTES} bytes")
-        if self.is_production:
-            if any("*" in origin for origin in self.cors_origins):
-                raise SettingsError("CORS_ORIGINS must list exact origins in production, not '*'")
+        if self.is_production and any("*" in origin for origin in self.cors_origins):
+            raise SettingsError("CORS_ORIGINS must list exact origins in production, not '*'")
+        for name in ("login_max_failures", "login_ip_max_failures", "login_lockout_seconds"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name.upper()} must be at least 1")
+        if self.password_hash_concurrency < 0:
+            raise SettingsError("PASSWORD_HASH_CONCURRENCY must be 0 (sized from memory) or more")
+        if not 0 <= self.password_hash_wait_seconds <= MAX_HASH_WAIT_SECONDS:
+            raise SettingsError(f"PASSWORD_HASH_WAIT_SECONDS must be between 0 and {MAX_HASH_WAIT_SECONDS}")
         if self.max_body_bytes < 1 or self.max_upload_bytes < 1:
             raise SettingsError("MAX_BODY_BYTES and MAX_UPLOAD_BYTES must be positive")
         self._check_uploads_and_quotas()

@@ -11,11 +11,13 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from docket_api.db.migrate import latest_version, schema_version
+from docket_api.domain.auth.passwords import PasswordHashing, hashing_slots
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import TokenCodec
 from docket_api.domain.documents.quotas import QuotaLimits, Quotas
 from docket_api.domain.documents.service import DocumentService, UploadPolicy
 from docket_api.domain.documents.spool import SpoolBudget
+from docket_api.server.memory_limit import memory_limit_bytes
 from docket_api.server.ratelimit import RateLimiter
 from docket_api.settings import ApiSettings
 from docket_core.db import create_pool
@@ -36,7 +38,7 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.pool = pool
         app.state.redis = redis
         app.state.rate_limiter = RateLimiter(redis, settings.rate_limit_window_seconds)
-        app.state.auth_service = AuthService(pool, redis, codec, settings)
+        app.state.auth_service = AuthService(pool, redis, codec, settings, password_hashing(settings))
         app.state.documents = DocumentService(
             pool, PostgresBlobStore(), quotas_from(settings, redis), upload_policy(settings)
         )
@@ -70,6 +72,19 @@ def upload_policy(settings: ApiSettings) -> UploadPolicy:
         spool_memory_bytes=settings.upload_spool_memory_bytes,
         spool_budget=SpoolBudget(settings.upload_spool_max_bytes),
     )
+
+
+def password_hashing(settings: ApiSettings) -> PasswordHashing:
+    """PASSWORD_HASH_CONCURRENCY slots, or (0) as many as this process's share of the memory limit holds."""
+    slots = settings.password_hash_concurrency
+    if slots == 0:
+        limit = memory_limit_bytes()
+        slots = hashing_slots(limit, settings.workers)
+        logger.info(
+            "password hashing sized from memory",
+            extra={"memory_limit_mib": limit // 2**20, "workers": settings.workers, "slots": slots},
+        )
+    return PasswordHashing(slots, settings.password_hash_wait_seconds)
 
 
 async def check_database(app: Litestar) -> None:

@@ -18,9 +18,12 @@ from docket_api.domain.auth.schemas import (
 )
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import Principal
-from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, PROBLEM_RESPONSES
+from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, PROBLEM_RESPONSES, problem_spec
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+HASHING_BUSY = problem_spec(
+    "Every password-hashing slot stayed busy for PASSWORD_HASH_WAIT_SECONDS; `Retry-After` says when to retry"
+)
 
 
 class AuthController(Controller):
@@ -32,7 +35,7 @@ class AuthController(Controller):
         "/register",
         status_code=HTTP_201_CREATED,
         summary="Create an account",
-        responses={**PROBLEM_RESPONSES, 409: PROBLEM_RESPONSES[400]},
+        responses={**PROBLEM_RESPONSES, 409: PROBLEM_RESPONSES[400], 503: HASHING_BUSY},
     )
     async def register(self, data: JSONBody[Registration], auth: NamedDependency[AuthService]) -> UserOut:
         return await auth.register(data.email, data.password)
@@ -41,7 +44,7 @@ class AuthController(Controller):
         "/login",
         status_code=HTTP_200_OK,
         summary="Exchange credentials for tokens",
-        responses=AUTH_PROBLEM_RESPONSES,
+        responses={**AUTH_PROBLEM_RESPONSES, 503: HASHING_BUSY},
     )
     async def login(self, data: JSONBody[Credentials], auth: NamedDependency[AuthService]) -> TokenPair:
         return await auth.login(data.email, data.password)

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from docket_api.domain.auth import repository as repo
 from docket_api.domain.auth.login_throttle import LoginThrottle
-from docket_api.domain.auth.passwords import hash_password, verify_password
+from docket_api.domain.auth.passwords import PasswordHashing
 from docket_api.domain.auth.schemas import TokenPair, UserOut
 from docket_api.domain.auth.tokens import Principal, TokenCodec, hash_refresh_token, new_refresh_token
 from docket_api.settings import ApiSettings
@@ -36,15 +36,17 @@ class AuthService:
         redis: Redis,
         codec: TokenCodec,
         settings: ApiSettings,
+        hashing: PasswordHashing,
     ) -> None:
         self.pool = pool
         self.redis = redis
         self.codec = codec
         self.settings = settings
+        self.hashing = hashing
         self.throttle = LoginThrottle(redis, settings.login_max_failures, settings.login_lockout_seconds)
 
     async def register(self, email: str, password: str) -> UserOut:
-        password_hash = await hash_password(password)
+        password_hash = await self.hashing.hash(password)
         async with self.pool.connection() as conn:
             row = await repo.create_user(conn, email.strip(), password_hash)
         if row is None:
@@ -62,7 +64,7 @@ class AuthService:
             )
         async with self.pool.connection() as conn:
             user = await repo.user_by_email(conn, email)
-        if not await verify_password(user["password_hash"] if user else None, password):
+        if not await self.hashing.verify(user["password_hash"] if user else None, password):
             await self.throttle.record_failure(email)
             raise unauthorized("The email or password is wrong.")
         assert user is not None
