@@ -183,3 +183,32 @@ def test_a_cached_verification_still_expires_with_the_token() -> None:
     time.sleep(1.1)
     with pytest.raises(InvalidTokenError, match="expired"):
         codec.verify(token)
+
+
+def test_case_variants_of_an_email_count_against_one_account(api: httpx.Client) -> None:
+    register_and_login(api, "mixed.case@example.com")
+    variants = ["Mixed.Case@example.com", "MIXED.CASE@EXAMPLE.COM", "mixed.case@Example.com"]
+    for i in range(5):
+        wrong = api.post("/api/v1/auth/login", json={"email": variants[i % 3], "password": "not it at all"})
+        assert wrong.status_code == 401
+    locked = api.post("/api/v1/auth/login", json={"email": "mixed.case@example.com", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert locked.json()["type"].endswith("login-locked")
+
+
+def test_unknown_addresses_are_throttled_on_the_databases_normalisation(api: httpx.Client) -> None:
+    variants = ["Nobody@Example.com", "NOBODY@example.com", "nobody@EXAMPLE.COM"]
+    statuses = [
+        api.post("/api/v1/auth/login", json={"email": variants[i % 3], "password": "guess"}).status_code
+        for i in range(6)
+    ]
+    assert statuses == [401] * 5 + [429], "unknown accounts lock like real ones, so 429 reveals nothing"
+
+
+def test_a_successful_login_clears_the_accounts_failures(api: httpx.Client) -> None:
+    register_and_login(api)
+    for _ in range(2):
+        for _ in range(4):
+            api.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": "not the password"})
+        ok = api.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
+        assert ok.status_code == 200, "four failures, then a success: the count starts again"

@@ -9,7 +9,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.exceptions import RedisError
 
-from docket_api.domain.auth.deps import PRINCIPAL_SCOPE_KEY
+from docket_api.domain.auth.deps import CLIENT_IP_SCOPE_KEY, PRINCIPAL_SCOPE_KEY
 from docket_api.domain.auth.service import REVOKED_ACCESS_PREFIX
 from docket_api.domain.auth.tokens import InvalidTokenError, Principal, TokenCodec
 from docket_api.server.ratelimit import RateLimiter, Verdict
@@ -20,7 +20,6 @@ from docket_core.http.problems import problem_response
 from docket_core.metrics import RATE_LIMIT_REJECTIONS, RATE_LIMITER_ERRORS
 from docket_core.sentry import set_sentry_user
 
-CLIENT_IP_SCOPE_KEY = "docket.client_ip"
 logger = logging.getLogger("docket.ratelimit")
 
 

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from docket_api.domain.auth.deps import provide_auth_service, provide_principal
+from docket_api.domain.auth.deps import provide_auth_service, provide_client_address, provide_principal
 from docket_api.domain.auth.schemas import (
     Credentials,
     LogoutRequest,
@@ -44,10 +44,16 @@ class AuthController(Controller):
         "/login",
         status_code=HTTP_200_OK,
         summary="Exchange credentials for tokens",
+        dependencies={"client_address": Provide(provide_client_address, sync_to_thread=False)},
         responses={**AUTH_PROBLEM_RESPONSES, 503: HASHING_BUSY},
     )
-    async def login(self, data: JSONBody[Credentials], auth: NamedDependency[AuthService]) -> TokenPair:
-        return await auth.login(data.email, data.password)
+    async def login(
+        self,
+        data: JSONBody[Credentials],
+        auth: NamedDependency[AuthService],
+        client_address: NamedDependency[str],
+    ) -> TokenPair:
+        return await auth.login(data.email, data.password, client_address)
 
     @post(
         "/refresh",

@@ -10,6 +10,7 @@ from docket_api.domain.auth.service import AuthService, unauthorized
 from docket_api.domain.auth.tokens import Principal
 
 PRINCIPAL_SCOPE_KEY = "docket.principal"
+CLIENT_IP_SCOPE_KEY = "docket.client_ip"  # the end user's address, as the gate resolved it
 
 
 def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -22,3 +23,11 @@ def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 def provide_auth_service(request: ASGIConnection[Any, Any, Any, Any]) -> AuthService:
     return request.app.state.auth_service  # type: ignore[no-any-return]
+
+
+def provide_client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The end user's address (X-Forwarded-For believed only from TRUSTED_PROXIES)."""
+    address = request.scope.get(CLIENT_IP_SCOPE_KEY)  # type: ignore[misc]
+    if isinstance(address, str):
+        return address
+    return request.client.host if request.client else "unknown"

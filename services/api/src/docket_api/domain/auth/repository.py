@@ -25,11 +25,21 @@ async def create_user(conn: AsyncConnection[Any], email: str, password_hash: str
         return None
 
 
-async def user_by_email(conn: AsyncConnection[Any], email: str) -> Row | None:
+async def user_for_login(conn: AsyncConnection[Any], email: str) -> tuple[str, Row | None]:
+    """``email`` normalised, and the account it names (None when there is none).
+
+    The normalisation is PostgreSQL's ``lower()``, the expression of the unique index on users:
+    Python's ``str.lower`` disagrees with it outside ASCII (it follows the database's locale), so
+    the login throttle keys unknown addresses on this value rather than on its own lower-casing.
+    """
     cur = await conn.execute(
-        "SELECT id, email, password_hash, created_at FROM users WHERE lower(email) = lower(%s)", (email,)
+        "SELECT k.email_key, u.id, u.password_hash FROM (SELECT lower(%s::text) AS email_key) AS k "
+        "LEFT JOIN users AS u ON lower(u.email) = k.email_key",
+        (email,),
     )
-    return await cur.fetchone()
+    row = await cur.fetchone()
+    assert row is not None  # the subquery always yields its one row
+    return row["email_key"], (row if row["id"] is not None else None)
 
 
 async def user_by_id(conn: AsyncConnection[Any], user_id: str) -> Row | None:

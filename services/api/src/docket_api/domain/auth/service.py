@@ -43,7 +43,9 @@ class AuthService:
         self.codec = codec
         self.settings = settings
         self.hashing = hashing
-        self.throttle = LoginThrottle(redis, settings.login_max_failures, settings.login_lockout_seconds)
+        self.throttle = LoginThrottle(
+            redis, settings.login_max_failures, settings.login_ip_max_failures, settings.login_lockout_seconds
+        )
 
     async def register(self, email: str, password: str) -> UserOut:
         password_hash = await self.hashing.hash(password)
@@ -53,23 +55,17 @@ class AuthService:
             raise Problem(409, "An account with this email already exists.", slug="email-taken")
         return _user_out(row)
 
-    async def login(self, email: str, password: str) -> TokenPair:
-        retry_after = await self.throttle.retry_after(email)
-        if retry_after is not None:
-            raise Problem(
-                429,
-                "Too many failed logins for this account; try again later.",
-                slug="login-locked",
-                headers={"Retry-After": str(retry_after)},
-            )
+    async def login(self, email: str, password: str, client_address: str) -> TokenPair:
         async with self.pool.connection() as conn:
-            user = await repo.user_by_email(conn, email)
-        if not await self.hashing.verify(user["password_hash"] if user else None, password):
-            await self.throttle.record_failure(email)
+            email_key, user = await repo.user_for_login(conn, email)
+        user_id = str(user["id"]) if user else None
+        attempt = await self.throttle.begin(client_address, user_id, email_key)  # 429 over budget
+        # an unknown account is checked against a dummy hash: the same cost, so timing tells nothing
+        verified = await self.hashing.verify(user["password_hash"] if user else None, password)
+        if not verified or user_id is None:
             raise unauthorized("The email or password is wrong.")
-        assert user is not None
-        await self.throttle.reset(email)
-        return await self._start_family(str(user["id"]))
+        await self.throttle.succeeded(attempt)
+        return await self._start_family(user_id)
 
     async def _start_family(self, user_id: str) -> TokenPair:
         refresh = new_refresh_token()
