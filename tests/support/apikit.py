@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import msgspec
+from embedded_services import free_port
+from servers import cli, service_process
 
 from docket_api.settings import ApiSettings
 
@@ -41,3 +46,62 @@ def register_and_login(client: httpx.Client, email: str = "ada@example.com") -> 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.contextmanager
+def api_process(database_url: str, redis_url: str, **env: str) -> Iterator[ApiProcess]:
+    """A real ``docket-api serve`` process on a free port, test settings plus ``env``; killed at the end."""
+    port = free_port()
+    settings = {
+        "ENVIRONMENT": "test",
+        "PORT": str(port),
+        "MANAGEMENT_PORT": str(free_port()),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": TEST_SECRET,
+        "RATE_LIMIT_ANONYMOUS": "100000",
+        "RATE_LIMIT_USER": "100000",
+        "DB_POOL_MIN_SIZE": "1",
+        "DB_POOL_MAX_SIZE": "4",
+        "LOG_LEVEL": "ERROR",  # the pipe is read only at the end: keep what a busy test logs small
+        **env,
+    }
+    with service_process([*cli("docket-api"), "serve"], settings, port) as proc:
+        yield ApiProcess(proc, f"http://127.0.0.1:{port}", int(settings["MANAGEMENT_PORT"]))
+
+
+class ApiProcess:
+    """A running API process: its pid, its public URL, and its metrics."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, management_port: int) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+        self.url = url
+        self.management_port = management_port
+
+    def metric(self, sample: str) -> float:
+        """The value of one sample (``name`` or ``name{labels}``) from /metrics; 0 when absent."""
+        text = self._metrics_text()
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == sample:
+                return float(value)
+        return 0.0
+
+    def _metrics_text(self) -> str:
+        # /metrics moves to MANAGEMENT_PORT where the server has one; until then it is on PORT
+        with contextlib.suppress(httpx.HTTPError):
+            response = httpx.get(f"http://127.0.0.1:{self.management_port}/metrics", timeout=5)
+            if response.status_code == 200:
+                return response.text
+        response = httpx.get(f"{self.url}/metrics", timeout=5)
+        response.raise_for_status()
+        return response.text
+
+    def peak_rss_bytes(self) -> int:
+        """VmHWM: the most resident memory the process has held since it started."""
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmHWM in /proc/<pid>/status")

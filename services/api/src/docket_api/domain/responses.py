@@ -46,5 +46,6 @@ PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
 }
 AUTH_PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
     **PROBLEM_RESPONSES,
-    401: problem_spec("Missing, expired or invalid bearer token"),
+    401: problem_spec("Missing, expired, revoked or invalid bearer token"),
+    503: problem_spec("The token's revocation cannot be checked right now; `Retry-After` says when to retry"),
 }

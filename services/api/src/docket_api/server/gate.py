@@ -1,4 +1,4 @@
-"""Per-request admission: resolve the client, authenticate the bearer token, apply the rate limit."""
+"""Per-request admission: resolve the client, authenticate the bearer token (revoked or not), rate-limit."""
 
 from __future__ import annotations
 
@@ -7,16 +7,23 @@ from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from docket_api.domain.auth.denylist import (
+    RevocationUnknownError,
+    is_revoked,
+    revocation_unknown,
+    revoked_key,
+)
 from docket_api.domain.auth.deps import CLIENT_IP_SCOPE_KEY, PRINCIPAL_SCOPE_KEY
-from docket_api.domain.auth.service import REVOKED_ACCESS_PREFIX
+from docket_api.domain.auth.metrics import TOKEN_CHECK_UNAVAILABLE
 from docket_api.domain.auth.tokens import InvalidTokenError, Principal, TokenCodec
 from docket_api.server.ratelimit import RateLimiter, Verdict
 from docket_api.settings import ApiSettings
 from docket_core.http.client_ip import Network, client_bucket, scope_client_ip
 from docket_core.http.observe import PROBE_PATHS
-from docket_core.http.problems import problem_response
+from docket_core.http.problems import Problem, problem_response
 from docket_core.metrics import RATE_LIMIT_REJECTIONS, RATE_LIMITER_ERRORS
 from docket_core.sentry import set_sentry_user
 
@@ -24,7 +31,8 @@ logger = logging.getLogger("docket.ratelimit")
 
 
 class GateMiddleware:
-    """Sets the principal and client address on the scope, and answers 429 over the limit."""
+    """Sets the principal and client address on the scope; answers 429 over the limit, and 503 when a
+    bearer token's revocation cannot be checked (Redis down: fail closed for signed-in callers)."""
 
     def __init__(
         self,
@@ -49,16 +57,21 @@ class GateMiddleware:
         principal = self._principal(_header(scope, b"authorization"))
         scope[CLIENT_IP_SCOPE_KEY] = address  # type: ignore[literal-required]
 
-        verdict = await self._check_limit(scope, address, principal)
-        if verdict is not None and verdict.token_revoked:
-            principal = None
+        try:
+            verdict, revoked = await self._admit(scope, address, principal)
+        except RevocationUnknownError:
+            TOKEN_CHECK_UNAVAILABLE.inc()
+            await self._refuse(scope, receive, send, revocation_unknown())
+            return
+        if revoked:
+            principal = None  # logged out: the route sees an anonymous caller and answers 401
         if principal is not None:
             scope[PRINCIPAL_SCOPE_KEY] = principal  # type: ignore[literal-required]
             if self.sentry_on:
                 set_sentry_user(principal.user_id)
         if verdict is not None and not verdict.allowed:
             RATE_LIMIT_REJECTIONS.labels("user" if principal else "ip").inc()
-            await self._reject(scope, receive, send, verdict)
+            await self._refuse(scope, receive, send, _over_limit(verdict))
             return
         if verdict is None:
             await self.app(scope, receive, send)
@@ -82,38 +95,55 @@ class GateMiddleware:
         except InvalidTokenError:
             return None
 
-    async def _check_limit(self, scope: Scope, address: str, principal: Principal | None) -> Verdict | None:
+    async def _admit(
+        self, scope: Scope, address: str, principal: Principal | None
+    ) -> tuple[Verdict | None, bool]:
+        """The rate-limit verdict (None when off or failing open) and whether the token was revoked.
+
+        Raises :class:`RevocationUnknownError` when a bearer token's revocation cannot be checked.
+        """
+        redis: Redis = scope["app"].state.redis
         if not self.settings.rate_limit_enabled:
-            return None
+            revoked = principal is not None and await is_revoked(redis, principal.token_id)
+            return None, revoked
         limiter: RateLimiter = scope["app"].state.rate_limiter
         if principal is not None:
             bucket, limit = f"user:{principal.user_id}", self.settings.rate_limit_user
-            revoked_key = REVOKED_ACCESS_PREFIX + principal.token_id
+            token_key = revoked_key(principal.token_id)
         else:
             bucket, limit = f"ip:{client_bucket(address)}", self.settings.rate_limit_anonymous
-            revoked_key = None
+            token_key = None
         try:
-            return await limiter.hit(bucket, limit, revoked_key)
+            # one round trip: the same script counts the request and looks up the token
+            verdict = await limiter.hit(bucket, limit, token_key)
         except (RedisError, OSError) as exc:
             RATE_LIMITER_ERRORS.inc()
+            if principal is not None:
+                raise RevocationUnknownError from exc
             logger.warning("rate limiter unavailable, failing open: %s", type(exc).__name__)
-            return None
+            return None, False
+        return verdict, verdict.token_revoked
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, verdict: Verdict) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
         from litestar import Request
 
         request: Request[Any, Any, Any] = Request(scope, receive)
         response = problem_response(
-            request,
-            429,
-            f"Rate limit of {verdict.limit} requests exceeded; retry in {verdict.reset_seconds}s.",
-            slug="rate-limited",
-            headers={
-                "Retry-After": str(verdict.reset_seconds),
-                **{k.decode(): v.decode() for k, v in verdict.headers()},
-            },
+            request, problem.status_code, problem.detail, slug=problem.slug, headers=problem.headers
         )
         await response.to_asgi_response(None, request)(scope, receive, send)
+
+
+def _over_limit(verdict: Verdict) -> Problem:
+    return Problem(
+        429,
+        f"Rate limit of {verdict.limit} requests exceeded; retry in {verdict.reset_seconds}s.",
+        slug="rate-limited",
+        headers={
+            "Retry-After": str(verdict.reset_seconds),
+            **{k.decode(): v.decode() for k, v in verdict.headers()},
+        },
+    )
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

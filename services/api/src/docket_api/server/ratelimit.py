@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from docket_api.domain.auth.denylist import revoked_key
+
 # KEYS[1]: the window counter; KEYS[2]: the revoked-token key (or a key that never exists)
 # ARGV[1]: window length in ms
 _SCRIPT = """
@@ -22,7 +24,7 @@ end
 local revoked = redis.call('EXISTS', KEYS[2])
 return {count, ttl, revoked}
 """
-NEVER_REVOKED_KEY = "docket:revoked-jti:-"
+NEVER_REVOKED_KEY = revoked_key("-")
 
 
 @dataclass(frozen=True)

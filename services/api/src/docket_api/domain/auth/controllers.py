@@ -22,7 +22,8 @@ from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, PROBLEM_RESPONSE
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 HASHING_BUSY = problem_spec(
-    "Every password-hashing slot stayed busy for PASSWORD_HASH_WAIT_SECONDS; `Retry-After` says when to retry"
+    "Every password-hashing slot stayed busy for PASSWORD_HASH_WAIT_SECONDS (or a bearer token sent along"
+    " could not be checked); `Retry-After` says when to retry"
 )
 
 

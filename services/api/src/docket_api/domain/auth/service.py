@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from docket_api.domain.auth import denylist
 from docket_api.domain.auth import repository as repo
 from docket_api.domain.auth.login_throttle import LoginThrottle
 from docket_api.domain.auth.passwords import PasswordHashing
@@ -22,7 +21,6 @@ from docket_api.settings import ApiSettings
 from docket_core.http.problems import Problem
 
 logger = logging.getLogger("docket.auth")
-REVOKED_ACCESS_PREFIX = "docket:revoked-jti:"
 
 
 def unauthorized(detail: str) -> Problem:
@@ -114,12 +112,7 @@ class AuthService:
                     await repo.revoke_family(conn, family)
             else:
                 await repo.revoke_user_tokens(conn, principal.user_id)
-        ttl = principal.expires_at - int(time.time())
-        if ttl > 0:
-            try:
-                await self.redis.set(REVOKED_ACCESS_PREFIX + principal.token_id, b"1", ex=ttl)
-            except RedisError:
-                logger.warning("could not deny-list the access token (Redis); it expires in %ss", ttl)
+        await denylist.revoke(self.redis, principal)
 
     async def me(self, principal: Principal) -> UserOut:
         async with self.pool.connection() as conn:

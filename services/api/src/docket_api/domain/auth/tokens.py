@@ -65,7 +65,7 @@ class TokenCodec:
         """Decode and check ``token``; raise :class:`InvalidTokenError` for anything but a valid one.
 
         A token already verified is answered from a bounded cache until it expires: the signature
-        cannot change, and revocation is checked per request in Redis (the rate-limit script).
+        cannot change, and revocation is checked per request in Redis (``denylist``, asked by the gate).
         """
         cached = self._verified.get(token)
         if cached is not None:
