@@ -183,7 +183,20 @@ def test_bad_list_parameters_are_rejected(api: httpx.Client, user: dict[str, str
     assert api.get("/api/v1/documents", params={"limit": 101}, headers=user).status_code == 422
     assert api.get("/api/v1/documents", params={"limit": 0}, headers=user).status_code == 422
     assert api.get("/api/v1/documents", params={"status": "lost"}, headers=user).status_code == 422
-    assert api.get("/api/v1/documents", params={"cursor": "not-a-cursor"}, headers=user).status_code == 400
+    malformed = api.get("/api/v1/documents", params={"cursor": "not-a-cursor"}, headers=user)
+    assert malformed.status_code == 422
+    assert malformed.json()["errors"][0]["field"] == "cursor"
+    nul = api.get("/api/v1/documents", params={"q": "a\x00b"}, headers=user)
+    assert nul.status_code == 422, "PostgreSQL text cannot hold NUL: refused, not a 500"
+
+
+def test_every_cursor_the_schema_allows_is_a_position(api: httpx.Client, user: dict[str, str]) -> None:
+    _upload(api, user, "only.txt", b"only one")
+    for cursor in ("0." + "0" * 32, "99999999999999999." + "f" * 32):
+        page = api.get("/api/v1/documents", params={"cursor": cursor}, headers=user)
+        assert page.status_code == 200, cursor
+    after_all = api.get("/api/v1/documents", params={"cursor": "0." + "0" * 32}, headers=user).json()
+    assert after_all == {"items": [], "next_cursor": None}, "nothing is older than the epoch"
 
 
 def test_download_streams_the_original_with_safe_headers_etag_and_ranges(
@@ -256,8 +269,15 @@ def test_documents_need_a_token(api: httpx.Client) -> None:
 
 
 def test_search_rejects_empty_and_overlong_queries(api: httpx.Client, user: dict[str, str]) -> None:
-    for q in ["", "   ", "x" * 201]:
+    for q in ["", "   ", "\x1c\u3000", "x" * 201, "nul\x00byte"]:
         response = api.get("/api/v1/search", params={"q": q}, headers=user)
         assert response.status_code == 422, repr(q)
         assert response.headers["content-type"].startswith(PROBLEM)
     assert api.get("/api/v1/search", headers=user).status_code in (400, 422)
+
+
+def test_search_cursors_are_offsets_the_schema_states(api: httpx.Client, user: dict[str, str]) -> None:
+    assert api.get("/api/v1/search", params={"q": "x", "cursor": "9999"}, headers=user).status_code == 200
+    for cursor in ("10000", "-1", "abc", "1\n"):
+        response = api.get("/api/v1/search", params={"q": "x", "cursor": cursor}, headers=user)
+        assert response.status_code == 422, repr(cursor)

@@ -128,3 +128,41 @@ def test_swagger_ui_is_served_outside_production_only(serve_api: Callable[..., s
     assert httpx.get(f"{production}/api/openapi.json").status_code == 200
     with_flag = serve_api(environment="production", enable_swagger=True)
     assert httpx.get(f"{with_flag}/api/docs").status_code == 200
+
+
+def test_options_allows_every_method_of_the_path(api: httpx.Client) -> None:
+    assert api.options("/api/v1/documents").headers["allow"] == "GET, OPTIONS, POST"
+    one = api.options("/api/v1/documents/00000000-0000-0000-0000-000000000000")
+    assert one.headers["allow"] == "DELETE, GET, OPTIONS"
+    assert api.options("/api/v1/auth/login").headers["allow"] == "OPTIONS, POST"
+
+
+def test_request_bodies_are_strict_and_the_schema_says_so(api: httpx.Client) -> None:
+    spec = api.get("/api/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for name in ("Credentials", "Registration", "RefreshRequest", "LogoutRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
+    extra = api.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "x", "remember": True})
+    assert extra.status_code == 422
+    assert "remember" in extra.json()["errors"][0]["message"]
+
+
+def test_the_schema_states_formats_the_server_enforces(api: httpx.Client) -> None:
+    spec = api.get("/api/openapi.json").json()
+    assert spec["components"]["schemas"]["Registration"]["properties"]["email"]["pattern"].startswith("^[^@")
+    listing = {p["name"]: p for p in spec["paths"]["/api/v1/documents"]["get"]["parameters"]}
+    assert listing["cursor"]["schema"]["pattern"].startswith("^[0-9]{1,17}")
+    content = spec["paths"]["/api/v1/documents/{document_id}/content"]["get"]["responses"]
+    assert {"text/plain", "application/pdf"} <= set(content["200"]["content"])
+    assert (
+        "text/event-stream"
+        in spec["paths"]["/api/v1/documents/{document_id}/events"]["get"]["responses"]["200"]["content"]
+    )
+    upload = spec["paths"]["/api/v1/documents"]["post"]["requestBody"]
+    assert upload["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
+    logout = spec["paths"]["/api/v1/auth/logout"]["post"]["requestBody"]
+    assert logout["required"] is False
+    assert "LogoutRequest" in str(logout["content"]["application/json"]["schema"])
+    # and the server agrees: an email with a trailing newline matches neither side
+    trailing = {"email": "a@example.com\n", "password": "long enough pw"}
+    assert api.post("/api/v1/auth/register", json=trailing).status_code == 422

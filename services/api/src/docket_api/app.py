@@ -12,9 +12,10 @@ from docket_api.domain.auth.controllers import AuthController
 from docket_api.domain.auth.tokens import TokenCodec
 from docket_api.domain.documents.controllers import DocumentController
 from docket_api.domain.search.controllers import SearchController
+from docket_api.server.allow import complete_allow_header
 from docket_api.server.gate import GateMiddleware
 from docket_api.server.lifespan import check_database, check_redis, make_lifespan
-from docket_api.server.openapi import RATE_LIMIT_HEADERS, openapi_config
+from docket_api.server.openapi import RATE_LIMIT_HEADERS, StrictStructSchemaPlugin, openapi_config
 from docket_api.settings import ApiSettings
 from docket_core.http.client_ip import parse_networks
 from docket_core.http.plugin import ServicePlugin, wrap_asgi
@@ -53,8 +54,10 @@ def create_app(settings: ApiSettings | None = None, span_processor: SpanProcesso
                 lifecycle,
                 lambda: {"database": lambda: check_database(app), "redis": lambda: check_redis(app)},
                 provider,
-            )
+            ),
+            StrictStructSchemaPlugin(),
         ],
+        before_send=[complete_allow_header],
         middleware=[
             DefineMiddleware(
                 GateMiddleware,

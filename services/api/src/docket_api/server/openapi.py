@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Schema, SecurityScheme
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
 
 DESCRIPTION = """Docket's JSON API.
 
@@ -14,6 +22,8 @@ DESCRIPTION = """Docket's JSON API.
   a 429 adds `Retry-After`.
 * **Errors**: every 4xx and 5xx is `application/problem+json` (RFC 9457) with `type`, `title`, `status`,
   `detail` and `instance`; validation errors add `errors`, a list of `{field, message}`.
+* **Request bodies** are strict: a field the schema does not name is refused with 422
+  (`additionalProperties: false`), so a misspelt optional field never goes silently unread.
 """
 
 
@@ -47,3 +57,14 @@ RATE_LIMIT_HEADERS = [
         name="X-Request-ID", documentation_only=True, description="Id of this request in the logs"
     ),
 ]
+
+
+class StrictStructSchemaPlugin(StructSchemaPlugin):
+    """msgspec Structs that refuse unknown fields say so: ``additionalProperties: false``."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema

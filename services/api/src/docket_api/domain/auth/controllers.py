@@ -18,6 +18,7 @@ from docket_api.domain.auth.schemas import (
 )
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import Principal
+from docket_api.domain.operations import OptionalBodyOperation
 from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, PROBLEM_RESPONSES, problem_spec
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -71,6 +72,10 @@ class AuthController(Controller):
         security=BEARER,
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         summary="Revoke the refresh token family (or all of them) and this access token",
+        description="With a body naming `refresh_token`, that login's family is revoked; with no body"
+        " (or `{}`, or `null`), every refresh token of the account. The access token sent is revoked"
+        " in either case.",
+        operation_class=OptionalBodyOperation,
         responses=AUTH_PROBLEM_RESPONSES,
     )
     async def logout(

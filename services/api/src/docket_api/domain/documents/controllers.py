@@ -7,17 +7,23 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Response, ServerSentEvent, Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from docket_api.domain import patterns
 from docket_api.domain.auth.deps import provide_principal
 from docket_api.domain.auth.tokens import Principal
-from docket_api.domain.documents.events import status_stream
+from docket_api.domain.documents.cursor import DOCUMENT_CURSOR
+from docket_api.domain.documents.events import STATUS_EVENT_SCHEMA, status_stream
 from docket_api.domain.documents.filenames import content_disposition
 from docket_api.domain.documents.ranges import parse_range
 from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage
 from docket_api.domain.documents.service import DocumentService
+from docket_api.domain.documents.sniff import ALLOWED
+from docket_api.domain.documents.upload import FILE_FIELD
+from docket_api.domain.operations import media_types_operation, multipart_file_operation
 from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, problem_spec
 from docket_core.contracts import DocumentStatus, document_events_channel
 from docket_core.http.paced_body import request_body
@@ -60,6 +66,15 @@ REPROCESS_RESPONSES = {
         "nothing new was queued; `document_status` and `job_status` say where it is"
     ),
 }
+UPLOAD_OPERATION = multipart_file_operation(
+    FILE_FIELD,
+    "One file in the field `file`: PDF, plain text, Markdown, HTML, CSV or JSON, told by its bytes",
+    "Minutes of the meeting: the budget was approved.\n",
+)
+TITLE_PREFIX = QueryParameter(max_length=200, pattern=patterns.WITHOUT_NUL, description="Title prefix")
+# a document comes back in the type its bytes were sniffed as
+DOWNLOAD_OPERATION = media_types_operation([200, 206], ALLOWED)
+EVENTS_OPERATION = media_types_operation([200], ["text/event-stream"], STATUS_EVENT_SCHEMA)
 
 
 def provide_documents(request: Request[Any, Any, Any]) -> DocumentService:
@@ -82,6 +97,7 @@ class DocumentController(Controller):
         summary="Upload one file (multipart/form-data, field 'file')",
         description=UPLOAD_DESCRIPTION,
         responses=UPLOAD_RESPONSES,
+        operation_class=UPLOAD_OPERATION,
     )
     async def upload(
         self,
@@ -106,9 +122,9 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        cursor: Annotated[str | None, DOCUMENT_CURSOR] = None,
         status: FromQuery[DocumentStatus | None] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, description="Title prefix")] = None,
+        q: Annotated[str | None, TITLE_PREFIX] = None,
     ) -> DocumentPage:
         return await documents.page(principal.user_id, limit, cursor, status, q)
 
@@ -126,7 +142,13 @@ class DocumentController(Controller):
     @get(
         "/{document_id:uuid}/content",
         summary="Download the original file (supports Range and If-None-Match)",
-        responses={**DOCUMENT_RESPONSES, 416: problem_spec("The range is outside the file")},
+        operation_class=DOWNLOAD_OPERATION,
+        responses={
+            **DOCUMENT_RESPONSES,
+            206: ResponseSpec(None, description="The requested byte range (with `Content-Range`)"),
+            304: ResponseSpec(None, description="Not modified: `If-None-Match` names the current `ETag`"),
+            416: problem_spec("The range is outside the file"),
+        },
     )
     async def download(
         self,
@@ -181,6 +203,7 @@ class DocumentController(Controller):
     @get(
         "/{document_id:uuid}/events",
         summary="Server-Sent Events with each status change until the document is ready or failed",
+        operation_class=EVENTS_OPERATION,
         responses=DOCUMENT_RESPONSES,
     )
     async def events(

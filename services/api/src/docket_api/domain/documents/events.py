@@ -3,17 +3,46 @@
 from __future__ import annotations
 
 import logging
+import typing
 from collections.abc import AsyncIterator
 
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.response import ServerSentEventMessage
 from redis.asyncio.client import PubSub
 
-from docket_core.contracts import MalformedMessageError, StatusEvent, decode_status_event, encode_status_event
+from docket_core.contracts import (
+    DocumentStatus,
+    MalformedMessageError,
+    StatusEvent,
+    decode_status_event,
+    encode_status_event,
+)
 from docket_core.lifecycle import Lifecycle
 
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 1.0
 logger = logging.getLogger("docket.events")
+# What OpenAPI says of each event: `event: status`, its `data` the JSON of a StatusEvent
+STATUS_EVENT_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    properties={
+        "event": Schema(const="status"),
+        "data": Schema(
+            type=OpenAPIType.STRING,
+            content_media_type="application/json",
+            content_schema=Schema(
+                type=OpenAPIType.OBJECT,
+                properties={
+                    "id": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
+                    "status": Schema(type=OpenAPIType.STRING, enum=list(typing.get_args(DocumentStatus))),
+                    "failure_reason": Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL]),
+                },
+                required=["id", "status"],
+            ),
+        ),
+    },
+    required=["event", "data"],
+)
 
 
 def _message(event: StatusEvent) -> ServerSentEventMessage:

@@ -11,9 +11,10 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
+from docket_api.domain import patterns
 from docket_api.domain.auth.deps import provide_principal
 from docket_api.domain.auth.tokens import Principal
-from docket_api.domain.documents.cursor import decode_offset, encode_offset
+from docket_api.domain.documents.cursor import SEARCH_CURSOR, decode_offset, encode_offset
 from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES
 from docket_core.http.problems import Problem
 from docket_core.tables.documents import HIT_END, HIT_START, search
@@ -54,10 +55,16 @@ class SearchController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         q: Annotated[
-            str, QueryParameter(min_length=1, max_length=MAX_QUERY_CHARS, description="websearch syntax")
+            str,
+            QueryParameter(
+                min_length=1,
+                max_length=MAX_QUERY_CHARS,
+                pattern=patterns.SEARCH_TEXT,
+                description="websearch syntax; not blank",
+            ),
         ],
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
-        cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        cursor: Annotated[str | None, SEARCH_CURSOR] = None,
     ) -> SearchPage:
         query = q.strip()
         if not query:
