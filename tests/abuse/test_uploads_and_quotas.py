@@ -516,14 +516,19 @@ def test_one_account_cannot_fill_the_servers_upload_spool(start_api: StartApi) -
 # failures: Redis down, SIGTERM mid-upload
 
 
-def test_with_redis_down_uploads_still_work_and_the_other_limits_hold(start_api: StartApi) -> None:
+def test_with_redis_down_a_signed_in_upload_is_refused_before_anything_is_stored(start_api: StartApi) -> None:
+    # Without Redis the API cannot tell a logged-out token from a live one, so signed-in requests fail
+    # closed (503 token-check-unavailable, see OPERATIONS.md "Limits and abuse"); an upload then stores
+    # nothing and holds no slot.
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     api = start_api(redis_url=dead_redis, redis_connect_timeout=0.2, quota_documents=1)
     with api.client() as client:
-        auth = bearer(register_and_login(client)["access_token"])  # login throttling fails open too
-        assert upload(client, auth, b"no redis, still stored").status_code == 201
-        assert_problem(upload(client, auth, b"one too many"), 403, "quota-documents")
-    assert api.stored()["documents"] == 1
+        auth = bearer(register_and_login(client)["access_token"])  # login throttling fails open
+        refused = upload(client, auth, b"no redis, nothing stored")
+        assert_problem(refused, 503, "token-check-unavailable")
+        assert int(refused.headers["retry-after"]) > 0
+    assert api.stored()["documents"] == 0
+    assert not api.spool_fds()
 
 
 @pytest.mark.parametrize("client_finishes", [True, False], ids=["completes", "cut-off"])
