@@ -1,8 +1,11 @@
-"""The worker's settings: the common ones plus its health port and queue tuning."""
+"""The worker's settings: the common ones plus its health port, queue tuning and sandbox limits."""
 
 from __future__ import annotations
 
 from docket_core.settings import CommonSettings, SettingsError
+
+# An interpreter with pypdf imported maps about 100 MB of address space before it reads a file.
+MIN_EXTRACT_MEMORY_MB = 192
 
 
 class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
@@ -14,12 +17,27 @@ class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
     worker_lease_seconds: float = 30.0
     worker_extract_timeout_seconds: float = 60.0
     worker_extract_memory_mb: int = 1024
+    worker_extract_cpu_seconds: float = 0.0  # 0: the same as worker_extract_timeout_seconds
     worker_job_hold_seconds: float = 0.0
+
+    @property
+    def extract_cpu_seconds(self) -> float:
+        """The CPU time one extraction child may use (RLIMIT_CPU)."""
+        return self.worker_extract_cpu_seconds or self.worker_extract_timeout_seconds
 
     def check(self) -> None:
         super().check()
         if self.worker_concurrency < 1:
             raise SettingsError("WORKER_CONCURRENCY must be at least 1")
+        if self.worker_extract_timeout_seconds <= 0:
+            raise SettingsError("WORKER_EXTRACT_TIMEOUT_SECONDS must be positive")
+        if self.worker_extract_cpu_seconds < 0:
+            raise SettingsError("WORKER_EXTRACT_CPU_SECONDS must be 0 (the timeout) or positive")
+        if self.worker_extract_memory_mb < MIN_EXTRACT_MEMORY_MB:
+            raise SettingsError(
+                f"WORKER_EXTRACT_MEMORY_MB must be at least {MIN_EXTRACT_MEMORY_MB}: "
+                "the child's interpreter and parser need it before the file does"
+            )
         if self.worker_lease_seconds < 1:
             raise SettingsError("WORKER_LEASE_SECONDS must be at least 1")
         if self.worker_job_hold_seconds and self.is_production:

@@ -11,7 +11,7 @@ from docket_core.contracts import ProcessDocument
 from docket_core.tables import documents
 from docket_worker.jobs.context import JobContext
 from docket_worker.processing.extract import Extracted, ExtractionError
-from docket_worker.processing.sandbox import extract_safely
+from docket_worker.processing.sandbox import SandboxLimits, extract_safely
 
 logger = logging.getLogger("docket.worker.process")
 GAVE_UP_REASON = "Processing failed repeatedly; try reprocessing later."
@@ -37,10 +37,7 @@ async def process_document(ctx: JobContext, payload: ProcessDocument) -> None:
         settings = ctx.settings
         try:
             extracted: Extracted | None = await extract_safely(
-                path,
-                document["content_type"],
-                settings.worker_extract_timeout_seconds,
-                settings.worker_extract_memory_mb * 1024 * 1024,
+                path, document["content_type"], SandboxLimits.from_settings(settings)
             )
             reason = None
         except ExtractionError as exc:
@@ -57,7 +54,7 @@ async def process_document(ctx: JobContext, payload: ProcessDocument) -> None:
                 text=extracted.text,
                 title=extracted.title,
                 page_count=extracted.page_count,
-                word_count=len(extracted.text.split()),
+                word_count=extracted.word_count,
             )
         else:
             assert reason is not None

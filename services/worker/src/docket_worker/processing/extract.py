@@ -1,48 +1,64 @@
-"""Turn a file's bytes into searchable text: pypdf for PDF, a strict HTML-to-text, decoded text otherwise.
+"""Turn a file's bytes into searchable text: pypdf for PDF, the visible text of HTML, decoded text otherwise.
 
-Everything here is pure and synchronous so it can run in a sandboxed child process.
+Everything here is pure and synchronous, and runs only in the sandboxed child (see child.py), never in
+the worker. Code that reads user text uses string operations, never a regex that can backtrack.
 """
 
 from __future__ import annotations
 
-import html.parser
-import re
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
+
+from docket_worker.processing.html_text import html_to_text
 
 MAX_TEXT_CHARS = 5_000_000
 MAX_TITLE_CHARS = 200
+MAX_REASON_CHARS = 500
+PDF = "application/pdf"
+HTML = "text/html"
+MARKDOWN = "text/markdown"
+# What splits lines for str.splitlines(); the first line of a text ends at the first of these.
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 class ExtractionError(Exception):
-    """The file cannot be turned into text; ``reason`` is shown to the user."""
+    """The file cannot be turned into text; ``reason`` is shown to the user, ``outcome`` is counted."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, outcome: str = "refused") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.outcome = outcome
 
 
-@dataclass(frozen=True)
-class Extracted:
+class Extracted(NamedTuple):
     text: str
     title: str | None
     page_count: int | None
+    word_count: int
 
 
-def extract(path: Path, content_type: str) -> Extracted:
-    """Extract text from the file at ``path``; raises ExtractionError with a user-readable reason."""
-    if content_type == "application/pdf":
-        result = _pdf(path)
-    elif content_type == "text/html":
-        result = _html(_decode(path.read_bytes()))
+def prepare(content_type: str) -> None:
+    """Import what parsing ``content_type`` needs, so that the sandbox's limits only meet the file's work."""
+    if content_type == PDF:
+        import pypdf  # noqa: F401
+
+
+def extract(data: bytes, content_type: str) -> Extracted:
+    """Extract text from a file's bytes; raises ExtractionError with a user-readable reason."""
+    title: str | None = None
+    page_count: int | None = None
+    if content_type == PDF:
+        text, title, page_count = _pdf(data)
+    elif content_type == HTML:
+        text, title = html_to_text(_decode(data))
     else:
-        text = _decode(path.read_bytes())
-        result = Extracted(text, _first_heading(text) if content_type == "text/markdown" else None, None)
-    text = result.text.replace("\x00", "").strip()
+        text = _decode(data)
+        if content_type == MARKDOWN:
+            title = _first_heading(text)
+    text = text.replace("\x00", "").strip()[:MAX_TEXT_CHARS]
     if not text:
         raise ExtractionError("No text could be found in this file (is it a scanned image?).")
-    title = (result.title or _first_line(text) or "").strip()[:MAX_TITLE_CHARS] or None
-    return Extracted(text[:MAX_TEXT_CHARS], title, result.page_count)
+    title = _short_title(title) or _short_title(_first_line(text))
+    return Extracted(text, title, page_count, len(text.split()))
 
 
 def _decode(data: bytes) -> str:
@@ -55,24 +71,62 @@ def _decode(data: bytes) -> str:
     return text
 
 
+def _short_title(title: str | None) -> str | None:
+    if not title:
+        return None
+    # cut before collapsing the spaces, so a title of megabytes costs nothing
+    return " ".join(title[: MAX_TITLE_CHARS * 4].replace("\x00", " ").split())[:MAX_TITLE_CHARS] or None
+
+
 def _first_heading(text: str) -> str | None:
-    match = re.search(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
-    return match.group(1) if match else None
-
-
-def _first_line(text: str) -> str | None:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
+    """The text of the first ATX heading ("# Title", "## Title ##") in Markdown."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end
+        heading = _atx_heading(text[start:end])
+        if heading:
+            return heading
+        start = end + 1
     return None
 
 
-def _pdf(path: Path) -> Extracted:
+def _atx_heading(line: str) -> str | None:
+    """A CommonMark ATX heading: up to 3 spaces, 1 to 6 "#", a space, the text, optional closing "#"s."""
+    body = line.lstrip(" ")
+    if len(line) - len(body) > 3 or not body.startswith("#"):
+        return None
+    marks = len(body) - len(body.lstrip("#"))
+    rest = body[marks:]
+    if marks > 6 or (rest and rest[0] not in " \t\r"):
+        return None  # "#######" or "#hashtag"
+    content = rest.strip()
+    unclosed = content.rstrip("#")
+    if not unclosed.strip():
+        return None  # only "#" marks: an empty heading
+    if unclosed != content and unclosed[-1] in " \t":
+        content = unclosed  # "## Title ##": the closing run goes, a "#" inside a word ("C#") stays
+    return content.strip()
+
+
+def _first_line(text: str) -> str | None:
+    """The first line of ``text`` (which starts with a non-space), without splitting the whole text."""
+    end = len(text)
+    for mark in _LINE_BREAKS:
+        found = text.find(mark, 0, end)
+        if found != -1:
+            end = found
+    return text[:end].strip() or None
+
+
+def _pdf(data: bytes) -> tuple[str, str | None, int]:
+    import io
+
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
 
     try:
-        reader = PdfReader(path, strict=False)
+        reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             try:
                 reader.decrypt("")  # many "protected" PDFs only restrict printing
@@ -91,68 +145,9 @@ def _pdf(path: Path) -> Extracted:
         metadata = reader.metadata
         if metadata is not None and metadata.title:
             title = str(metadata.title)
-        return Extracted("\n".join(parts), title, len(reader.pages))
+        return "\n".join(parts), title, len(reader.pages)
     except ExtractionError:
         raise
     except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             AssertionError, RecursionError, OSError, EOFError):  # fmt: skip
         raise ExtractionError("The PDF is damaged or not a valid PDF.") from None
-
-
-class _TextFromHtml(html.parser.HTMLParser):
-    """Keeps visible text only: scripts, styles and other non-content elements are dropped."""
-
-    SKIP = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "head"})
-    BLOCKS = frozenset(
-        {
-            "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-            "header", "footer", "pre", "blockquote", "table", "ul", "ol", "dd", "dt",
-        }
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-        self.in_title = False
-        self.title: list[str] = []
-        self.h1: list[str] = []
-        self.in_h1 = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self.in_title = True
-        elif tag in self.SKIP:
-            self.skipping += 1
-        elif tag == "h1":
-            self.in_h1 = True
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self.in_title = False
-        elif tag in self.SKIP and self.skipping:
-            self.skipping -= 1
-        elif tag == "h1":
-            self.in_h1 = False
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.in_title:
-            self.title.append(data)
-        elif not self.skipping:
-            self.parts.append(data)
-            if self.in_h1:
-                self.h1.append(data)
-
-
-def _html(markup: str) -> Extracted:
-    parser = _TextFromHtml()
-    parser.feed(markup)
-    parser.close()
-    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.parts))
-    text = re.sub(r"\s*\n\s*", "\n", text)
-    title = " ".join("".join(parser.title).split()) or " ".join("".join(parser.h1).split()) or None
-    return Extracted(text, title, None)
