@@ -116,29 +116,52 @@ async def _run_child(
             "file_bytes": limits.file_bytes,
         }
     )
+    loop = asyncio.get_running_loop()
     with path.open("rb") as document:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", *program, request,
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _ChildProtocol(loop), sys.executable, "-I", *program, request,
             stdin=document, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env={}, cwd="/", start_new_session=True,
         )  # fmt: skip
+    child = asyncio.subprocess.Process(transport, protocol, loop)
     timed_out = False
     try:
         async with asyncio.timeout(limits.wall_seconds), asyncio.TaskGroup() as tasks:
             report = tasks.create_task(_report_or_kill(child))
             stderr = tasks.create_task(_head(child.stderr, STDERR_KEPT_BYTES))
-            await child.wait()
+            await asyncio.shield(protocol.exited)  # a timeout cancels this wait, not the future
             _kill_session(child.pid)  # whatever it started dies with it, and the pipes those held close
     except TimeoutError:
         timed_out = True
     finally:
-        if child.returncode is None:  # timed out, or the job was cancelled (SIGTERM): never leave it running
-            _kill_session(child.pid)
-            await child.wait()
+        try:
+            if transport.get_returncode() is None:  # timed out, or the job was cancelled (SIGTERM)
+                _kill_session(child.pid)
+                await asyncio.shield(protocol.exited)
+        finally:
+            transport.close()
     if timed_out:
         raise ExtractionError(f"Processing took longer than {limits.wall_seconds:g} seconds.", "timeout")
-    assert child.returncode is not None
-    return _result(child.returncode, report.result(), stderr.result(), limits)
+    returncode = transport.get_returncode()
+    assert returncode is not None
+    return _result(returncode, report.result(), stderr.result(), limits)
+
+
+class _ChildProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """The child's pipes as streams, and ``exited`` as soon as the child itself ends.
+
+    asyncio's ``Process.wait()`` also waits for the pipes to close, and a process the child started
+    could hold them open for as long as it likes.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=1 << 16, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
 
 
 def _result(returncode: int, raw: bytes | None, stderr: bytes, limits: SandboxLimits) -> Extracted:

@@ -1,0 +1,218 @@
+"""The extraction sandbox's limits, environment and clean-up, each hit by a real child process.
+
+Each test runs ``sandbox_probe.py`` through the same ``extract_safely`` the worker calls: a fresh
+interpreter started the same way, running child.py's ``serve`` under the same limits. Only the
+parsing step is swapped for a probe that does what a hostile file could make a parser do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from docket_worker.processing.extract import MAX_TEXT_CHARS, Extracted, ExtractionError
+from docket_worker.processing.sandbox import MAX_REPORT_BYTES, SandboxLimits, extract_safely
+
+PROBE = (str(Path(__file__).with_name("sandbox_probe.py")),)
+MiB = 1024 * 1024
+LIMITS = SandboxLimits(wall_seconds=30, cpu_seconds=30, memory_bytes=512 * MiB)
+SECRETS = {
+    "DATABASE_URL": "postgresql://docket:db-password-1f0e@db:5432/docket",
+    "REDIS_URL": "redis://:redis-password-9a7b@redis:6379/0",
+    "JWT_SECRET": "jwt-secret-that-must-never-reach-a-parser-0123",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-5c4d",
+}
+
+
+def _probe(tmp_path: Path, action: str, limits: SandboxLimits = LIMITS, **order: Any) -> Extracted:
+    path = tmp_path / f"{action}.json"
+    path.write_text(json.dumps({"action": action, **order}))
+    return asyncio.run(extract_safely(path, "text/plain", limits, program=PROBE))
+
+
+def _refused(tmp_path: Path, action: str, limits: SandboxLimits = LIMITS, **order: Any) -> ExtractionError:
+    with pytest.raises(ExtractionError) as caught:
+        _probe(tmp_path, action, limits, **order)
+    return caught.value
+
+
+def _counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("docket_sandbox_outcomes_total", {"outcome": outcome}) or 0.0
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_the_child_sees_an_empty_environment_while_the_worker_holds_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    facts = json.loads(_probe(tmp_path, "inside").text)
+    assert facts["proc_environ"] == "", "the child was started with an environment"
+    # Python itself may add LC_CTYPE when it coerces the C locale; nothing else may be there
+    assert set(facts["os_environ"]) <= {"LC_CTYPE"}, facts["os_environ"]
+    for value in SECRETS.values():
+        assert value not in json.dumps(facts)
+
+
+def test_the_child_runs_under_its_limits_in_a_session_of_its_own_with_only_its_pipes(tmp_path: Path) -> None:
+    limits = SandboxLimits(wall_seconds=30, cpu_seconds=7, memory_bytes=300 * MiB)
+    facts = json.loads(_probe(tmp_path, "inside", limits).text)
+    assert facts["limits"] == {
+        "as": [300 * MiB, 300 * MiB],
+        "cpu": [7, 8],  # SIGXCPU at 7 s, SIGKILL at 8 s if the child catches SIGXCPU
+        "nofile": [limits.open_files, limits.open_files],
+        "fsize": [0, 0],
+        "core": [0, 0],
+        "nproc": [0, 0],
+    }
+    assert facts["niceness"] == min(os.nice(0) + 10, 19)
+    assert facts["session_leader"], "the child leads its own session, so its whole group can be killed"
+    # stdin (the file), stdout (now stderr's copy), stderr, the report pipe, and listdir's own descriptor
+    assert len(facts["open_fds"]) <= 5, f"inherited descriptors: {facts['open_fds']}"
+
+
+def test_a_parser_spinning_on_the_cpu_is_stopped_at_the_cpu_limit(tmp_path: Path) -> None:
+    before = _counted("cpu")
+    refusal = _refused(
+        tmp_path, "spin", SandboxLimits(wall_seconds=60, cpu_seconds=1, memory_bytes=512 * MiB)
+    )
+    assert refusal.outcome == "cpu"
+    assert refusal.reason == "Processing used more than 1 seconds of CPU time."
+    assert _counted("cpu") == before + 1
+
+
+def test_a_parser_that_waits_is_killed_at_the_wall_clock_deadline(tmp_path: Path) -> None:
+    before = _counted("timeout")
+    refusal = _refused(
+        tmp_path, "sleep", SandboxLimits(wall_seconds=1, cpu_seconds=60, memory_bytes=512 * MiB)
+    )
+    assert refusal.outcome == "timeout"
+    assert "longer than 1 seconds" in refusal.reason
+    assert _counted("timeout") == before + 1
+
+
+def test_allocating_past_the_address_space_limit_fails_as_memory(tmp_path: Path) -> None:
+    refusal = _refused(tmp_path, "allocate", SandboxLimits(30, 30, 256 * MiB), bytes=1024 * MiB)
+    assert (refusal.outcome, refusal.reason) == ("memory", "The file needs too much memory to process.")
+
+
+def test_opening_too_many_files_fails_with_a_clear_reason(tmp_path: Path) -> None:
+    refusal = _refused(tmp_path, "open_files")
+    assert (refusal.outcome, refusal.reason) == ("files", "Processing the file tried to open too many files.")
+
+
+def test_writing_a_file_fails_with_a_clear_reason(tmp_path: Path) -> None:
+    refusal = _refused(tmp_path, "write_file")
+    assert (refusal.outcome, refusal.reason) == ("disk", "Processing the file tried to write to disk.")
+
+
+def test_a_report_over_the_size_bound_is_cut_off_and_the_child_killed(tmp_path: Path) -> None:
+    refusal = _refused(tmp_path, "flood", chars=MAX_REPORT_BYTES + MiB)
+    assert refusal.outcome == "output"
+
+
+def test_a_report_with_fields_over_their_bounds_is_not_believed(tmp_path: Path) -> None:
+    assert _refused(tmp_path, "flood", chars=MAX_TEXT_CHARS + 1).outcome == "crash"
+    assert _refused(tmp_path, "forge_title", chars=10_000).outcome == "crash"
+
+
+def test_a_crashing_parser_fails_as_a_crash(tmp_path: Path) -> None:
+    refusal = _refused(tmp_path, "abort")
+    assert (refusal.outcome, refusal.reason) == ("crash", "The file crashed the parser.")
+
+
+def test_what_a_parser_prints_never_reaches_the_report(tmp_path: Path) -> None:
+    result = _probe(tmp_path, "print_then_answer", chars=2 * MiB)  # more than a pipe holds: drained
+    assert result == Extracted("the real answer", None, None, 3)
+
+
+def test_a_process_the_child_starts_does_not_outlive_it(tmp_path: Path) -> None:
+    facts = json.loads(_probe(tmp_path, "fork").text)
+    if facts["forked"] is None:  # RLIMIT_NPROC refused the fork (as it does for every user but root)
+        return
+    assert _wait_gone(facts["forked"]), "the grandchild survived the child's session"
+
+
+def test_cancelling_the_job_kills_the_child_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "sleep.json"
+    path.write_text(json.dumps({"action": "sleep"}))
+
+    def probes() -> list[int]:
+        """This test's own sandbox children."""
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    if parent == os.getpid() and PROBE[0].encode() in cmdline.read():
+                        found.append(int(entry))
+            except (OSError, ValueError):
+                continue
+        return found
+
+    async def scenario() -> list[int]:
+        job = asyncio.create_task(extract_safely(path, "text/plain", LIMITS, program=PROBE))
+        deadline = time.monotonic() + 20
+        while not (children := probes()):
+            assert time.monotonic() < deadline, "the child never started"
+            await asyncio.sleep(0.05)
+        job.cancel()  # as the runner does on SIGTERM after its grace period
+        with pytest.raises(asyncio.CancelledError):
+            await job
+        return children
+
+    for pid in asyncio.run(scenario()):
+        assert not _alive(pid), "the child outlived its cancelled job"
+
+
+def test_the_event_loop_keeps_turning_while_children_spin(tmp_path: Path) -> None:
+    limits = SandboxLimits(wall_seconds=30, cpu_seconds=2, memory_bytes=512 * MiB)
+    path = tmp_path / "spin.json"
+    path.write_text(json.dumps({"action": "spin"}))
+
+    async def scenario() -> float:
+        gaps = [0.0]
+
+        async def tick() -> None:
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticker = asyncio.create_task(tick())
+        outcomes = await asyncio.gather(
+            *(extract_safely(path, "text/plain", limits, program=PROBE) for _ in range(4)),
+            return_exceptions=True,
+        )
+        ticker.cancel()
+        assert all(isinstance(o, ExtractionError) and o.outcome == "cpu" for o in outcomes), outcomes
+        return max(gaps)
+
+    assert asyncio.run(scenario()) < 1.0, "the loop stalled while it waited for the children"
