@@ -81,8 +81,8 @@ CHART_CONFIG: dict[str, dict[str, Schema]] = {
         "WORKER_POLL_INTERVAL_SECONDS": number(0, exclusive=True),
         "WORKER_LEASE_SECONDS": number(1),
         "WORKER_EXTRACT_TIMEOUT_SECONDS": number(0, exclusive=True),
-        "WORKER_EXTRACT_CPU_SECONDS": nullable(number(0, exclusive=True)),
-        "WORKER_EXTRACT_MEMORY_MB": integer(1),
+        "WORKER_EXTRACT_CPU_SECONDS": number(0),
+        "WORKER_EXTRACT_MEMORY_MB": integer(128),
         "WORKER_JOB_HOLD_SECONDS": number(0),
     },
 }

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from docket_core.settings import SettingsError, load_settings
 from docket_worker.processing.extract import MAX_TEXT_CHARS, Extracted, ExtractionError
 from docket_worker.processing.sandbox import MAX_REPORT_BYTES, SandboxLimits, extract_safely
+from docket_worker.settings import WorkerSettings
 
 PROBE = (str(Path(__file__).with_name("sandbox_probe.py")),)
 MiB = 1024 * 1024
@@ -216,3 +218,21 @@ def test_the_event_loop_keeps_turning_while_children_spin(tmp_path: Path) -> Non
         return max(gaps)
 
     assert asyncio.run(scenario()) < 1.0, "the loop stalled while it waited for the children"
+
+
+def test_the_cpu_limit_defaults_to_the_timeout_and_bad_limits_are_refused_by_name() -> None:
+    limits = SandboxLimits.from_settings(
+        load_settings(WorkerSettings, {"WORKER_EXTRACT_TIMEOUT_SECONDS": "2.5"})
+    )
+    assert (limits.wall_seconds, limits.cpu_seconds) == (2.5, 3)
+    chosen = load_settings(
+        WorkerSettings, {"WORKER_EXTRACT_CPU_SECONDS": "7", "WORKER_EXTRACT_MEMORY_MB": "256"}
+    )
+    assert SandboxLimits.from_settings(chosen) == SandboxLimits(60.0, 7, 256 * MiB)
+    for name, value in [
+        ("WORKER_EXTRACT_CPU_SECONDS", "-1"),
+        ("WORKER_EXTRACT_TIMEOUT_SECONDS", "0"),
+        ("WORKER_EXTRACT_MEMORY_MB", "64"),
+    ]:
+        with pytest.raises(SettingsError, match=name):
+            load_settings(WorkerSettings, {name: value})

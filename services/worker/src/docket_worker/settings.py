@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from docket_core.settings import CommonSettings, SettingsError
 
-# An interpreter with pypdf imported maps about 100 MB of address space before it reads a file.
-MIN_EXTRACT_MEMORY_MB = 192
+# The child's interpreter with pypdf imported maps about 45 MB before it reads a file; below this a
+# 20 MB upload (MAX_UPLOAD_BYTES) could not even be read and decoded.
+MIN_EXTRACT_MEMORY_MB = 128
 
 
 class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
