@@ -26,6 +26,13 @@ def _answer(facts: dict[str, Any]) -> Extracted:
     return Extracted(json.dumps(facts), None, None, 0)
 
 
+def _target(fd: str) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return "?"
+
+
 def _inside() -> Extracted:
     """What the child can see of itself: its environment, limits, priority, session and open files."""
     with open("/proc/self/environ", "rb") as environ:
@@ -37,7 +44,7 @@ def _inside() -> Extracted:
             "limits": {name: list(resource.getrlimit(which)) for name, which in LIMITS.items()},
             "niceness": os.nice(0),
             "session_leader": os.getsid(0) == os.getpid(),
-            "open_fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+            "open_fds": {fd: _target(fd) for fd in sorted(os.listdir("/proc/self/fd"), key=int)},
         }
     )
 

@@ -72,6 +72,9 @@ def _failure(outcome: str, reason: str) -> dict[str, Any]:
 def serve(work: Work) -> None:
     """Read the request and the file, apply the limits, run ``work``, write the report, and exit."""
     request = json.loads(sys.argv[1])
+    # keep only stdin, stdout and stderr: uvloop's spawn (the worker's loop) leaves its own plumbing
+    # and any descriptor the worker holds without close-on-exec open in the child
+    os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     report_fd = os.dup(1)
     os.dup2(2, 1)  # a stray print() from a library goes to stderr, never into the report
     logging.disable(logging.CRITICAL)  # parsers log warnings per damaged object: noise, and a pipe to fill
