@@ -1,4 +1,4 @@
-"""A stand-in parser for the sandbox tests, run the way the worker runs its child (child.py's ``serve``).
+"""A stand-in parser for the sandbox tests: a zygote like the worker's, whose children run a probe.
 
 The "document" it is given is JSON that names one thing a hostile file could make a parser do; the
 probe does it inside the same limits, environment and session as a real extraction.
@@ -13,8 +13,8 @@ import sys
 import time
 from typing import Any
 
-from docket_worker.processing.child import serve
 from docket_worker.processing.extract import Extracted
+from docket_worker.processing.zygote import serve
 
 LIMITS = {
     "as": resource.RLIMIT_AS, "cpu": resource.RLIMIT_CPU, "nofile": resource.RLIMIT_NOFILE,

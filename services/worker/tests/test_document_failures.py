@@ -22,6 +22,7 @@ from docket_core.tables import documents, jobs
 from docket_core.tables.blobs import PostgresBlobStore
 from docket_worker.handlers.process_document import GAVE_UP_REASON, document_gave_up, process_document
 from docket_worker.jobs.context import JobContext
+from docket_worker.processing.sandbox import Sandbox
 from docket_worker.settings import WorkerSettings
 
 BLOBS = PostgresBlobStore()
@@ -34,6 +35,7 @@ class Stack:
     redis: Redis
     settings: WorkerSettings
     owner: uuid.UUID
+    sandbox: Sandbox
 
 
 @asynccontextmanager
@@ -50,7 +52,8 @@ async def _stack(database_url: str, redis_url: str) -> AsyncIterator[Stack]:
         )
         owner = (await cur.fetchone())["id"]  # type: ignore[index]
     try:
-        yield Stack(pool, redis, settings, owner)
+        async with Sandbox() as sandbox:
+            yield Stack(pool, redis, settings, owner, sandbox)
     finally:
         await redis.aclose()
         await pool.close()
@@ -75,7 +78,7 @@ async def _claimed_context(stack: Stack, document_id: uuid.UUID) -> JobContext:
         async with conn.transaction():
             await jobs.enqueue(conn, ProcessDocument(document_id))
         (job,) = await jobs.claim(conn, "test-worker", 1, 30)
-    return JobContext(job, "test-worker", stack.pool, stack.redis, stack.settings, BLOBS)
+    return JobContext(job, "test-worker", stack.pool, stack.redis, stack.settings, BLOBS, stack.sandbox)
 
 
 async def _row(stack: Stack, document_id: uuid.UUID) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from docket_worker.processing.extract import (
     ExtractionError,
     extract,
 )
-from docket_worker.processing.sandbox import SandboxLimits, extract_safely
+from docket_worker.processing.sandbox import Sandbox, SandboxLimits
 
 MEMORY = 512 * 1024 * 1024
 
@@ -26,7 +26,12 @@ def _run(tmp_path: Path, data: bytes, content_type: str, timeout: float = 20.0) 
     path = tmp_path / "file"
     path.write_bytes(data)
     limits = SandboxLimits(wall_seconds=timeout, cpu_seconds=20, memory_bytes=MEMORY)
-    return asyncio.run(extract_safely(path, content_type, limits))
+
+    async def extract_in_a_child() -> Extracted:
+        async with Sandbox() as sandbox:
+            return await sandbox.extract(path, content_type, limits)
+
+    return asyncio.run(extract_in_a_child())
 
 
 def test_pdf_text_pages_and_metadata_title(tmp_path: Path) -> None:

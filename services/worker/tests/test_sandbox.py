@@ -1,8 +1,9 @@
 """The extraction sandbox's limits, environment and clean-up, each hit by a real child process.
 
-Each test runs ``sandbox_probe.py`` through the same ``extract_safely`` the worker calls: a fresh
-interpreter started the same way, running child.py's ``serve`` under the same limits. Only the
-parsing step is swapped for a probe that does what a hostile file could make a parser do.
+Each test runs files through the same ``Sandbox`` the worker uses, whose zygote is
+``sandbox_probe.py``: a new interpreter started the same way, forking children that go through
+child.py's ``become_child`` under the same limits. Only the parsing step is swapped for a probe that
+does what a hostile file could make a parser do.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,12 @@ from prometheus_client import REGISTRY
 
 from docket_core.settings import SettingsError, load_settings
 from docket_worker.processing.extract import MAX_TEXT_CHARS, Extracted, ExtractionError
-from docket_worker.processing.sandbox import MAX_REPORT_BYTES, SandboxLimits, extract_safely
+from docket_worker.processing.sandbox import (
+    MAX_REPORT_BYTES,
+    Sandbox,
+    SandboxLimits,
+    SandboxUnavailableError,
+)
 from docket_worker.settings import WorkerSettings
 
 PROBE = (str(Path(__file__).with_name("sandbox_probe.py")),)
@@ -40,9 +47,13 @@ def _probe(
     """Run the probe on asyncio's own loop, or on uvloop's, the one the worker serves on."""
     path = tmp_path / f"{action}.json"
     path.write_text(json.dumps({"action": action, **order}))
-    factory = uvloop.new_event_loop if loop == "uvloop" else None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(extract_safely(path, "text/plain", limits, program=PROBE))
+
+    async def in_a_child() -> Extracted:
+        async with Sandbox(PROBE) as sandbox:
+            return await sandbox.extract(path, "text/plain", limits)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop if loop == "uvloop" else None) as runner:
+        return runner.run(in_a_child())
 
 
 def _refused(tmp_path: Path, action: str, limits: SandboxLimits = LIMITS, **order: Any) -> ExtractionError:
@@ -175,37 +186,87 @@ def test_a_process_the_child_starts_does_not_outlive_it(tmp_path: Path) -> None:
     assert _wait_gone(facts["forked"]), "the grandchild survived the child's session"
 
 
+def _children_of(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent and _alive(int(entry)):
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+async def _running_child(sandbox: Sandbox) -> int:
+    """The pid of the one child the sandbox's zygote runs, once it runs."""
+    deadline = time.monotonic() + 20
+    while True:
+        zygote = sandbox.zygote_pid
+        if zygote is not None and (children := _children_of(zygote)):
+            return children[0]
+        assert time.monotonic() < deadline, "the child never started"
+        await asyncio.sleep(0.05)
+
+
 def test_cancelling_the_job_kills_the_child_at_once(tmp_path: Path) -> None:
     path = tmp_path / "sleep.json"
     path.write_text(json.dumps({"action": "sleep"}))
 
-    def probes() -> list[int]:
-        """This test's own sandbox children."""
-        found = []
-        for entry in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                    if parent == os.getpid() and PROBE[0].encode() in cmdline.read():
-                        found.append(int(entry))
-            except (OSError, ValueError):
-                continue
-        return found
+    async def scenario() -> int:
+        async with Sandbox(PROBE) as sandbox:
+            job = asyncio.create_task(sandbox.extract(path, "text/plain", LIMITS))
+            child = await _running_child(sandbox)
+            job.cancel()  # as the runner does on SIGTERM after its grace period
+            with pytest.raises(asyncio.CancelledError):
+                await job
+            assert not _alive(child), "the child outlived its cancelled job"
+            return child
 
-    async def scenario() -> list[int]:
-        job = asyncio.create_task(extract_safely(path, "text/plain", LIMITS, program=PROBE))
-        deadline = time.monotonic() + 20
-        while not (children := probes()):
-            assert time.monotonic() < deadline, "the child never started"
-            await asyncio.sleep(0.05)
-        job.cancel()  # as the runner does on SIGTERM after its grace period
-        with pytest.raises(asyncio.CancelledError):
-            await job
-        return children
+    asyncio.run(scenario())
 
-    for pid in asyncio.run(scenario()):
-        assert not _alive(pid), "the child outlived its cancelled job"
+
+def test_a_zygote_that_dies_takes_no_file_down_with_it_and_is_started_again(tmp_path: Path) -> None:
+    sleeper = tmp_path / "sleep.json"
+    sleeper.write_text(json.dumps({"action": "sleep"}))
+    answer = tmp_path / "inside.json"
+    answer.write_text(json.dumps({"action": "inside"}))
+
+    async def scenario() -> None:
+        async with Sandbox(PROBE) as sandbox:
+            job = asyncio.create_task(sandbox.extract(sleeper, "text/plain", LIMITS))
+            child = await _running_child(sandbox)
+            zygote = sandbox.zygote_pid
+            assert zygote is not None
+            os.kill(zygote, signal.SIGKILL)
+            with pytest.raises(SandboxUnavailableError):  # not the file's fault: the job is retried
+                await job
+            assert _wait_gone(child), "the orphaned child was not killed"
+            result = await sandbox.extract(answer, "text/plain", LIMITS)
+            assert sandbox.zygote_pid not in (None, zygote), "a new zygote took over"
+            assert json.loads(result.text)["session_leader"]
+
+    asyncio.run(scenario())
+
+
+def test_closing_the_sandbox_ends_the_zygote_and_its_children(tmp_path: Path) -> None:
+    path = tmp_path / "sleep.json"
+    path.write_text(json.dumps({"action": "sleep"}))
+
+    async def scenario() -> tuple[int, int]:
+        sandbox = Sandbox(PROBE)
+        job = asyncio.create_task(sandbox.extract(path, "text/plain", LIMITS))
+        child = await _running_child(sandbox)
+        zygote = sandbox.zygote_pid
+        assert zygote is not None
+        await sandbox.aclose()  # the worker's shutdown, after its grace period
+        job.cancel()
+        await asyncio.gather(job, return_exceptions=True)
+        return zygote, child
+
+    zygote, child = asyncio.run(scenario())
+    assert _wait_gone(child), "the child outlived the sandbox"
+    assert _wait_gone(zygote), "the zygote outlived the sandbox"
 
 
 def test_the_event_loop_keeps_turning_while_children_spin(tmp_path: Path) -> None:
@@ -225,10 +286,10 @@ def test_the_event_loop_keeps_turning_while_children_spin(tmp_path: Path) -> Non
                 last = now
 
         ticker = asyncio.create_task(tick())
-        outcomes = await asyncio.gather(
-            *(extract_safely(path, "text/plain", limits, program=PROBE) for _ in range(4)),
-            return_exceptions=True,
-        )
+        async with Sandbox(PROBE) as sandbox:
+            outcomes = await asyncio.gather(
+                *(sandbox.extract(path, "text/plain", limits) for _ in range(4)), return_exceptions=True
+            )
         ticker.cancel()
         assert all(isinstance(o, ExtractionError) and o.outcome == "cpu" for o in outcomes), outcomes
         return max(gaps)

@@ -11,7 +11,7 @@ from docket_core.contracts import ProcessDocument
 from docket_core.tables import documents
 from docket_worker.jobs.context import JobContext
 from docket_worker.processing.extract import Extracted, ExtractionError
-from docket_worker.processing.sandbox import SandboxLimits, extract_safely
+from docket_worker.processing.sandbox import SandboxLimits
 
 logger = logging.getLogger("docket.worker.process")
 GAVE_UP_REASON = "Processing failed repeatedly; try reprocessing later."
@@ -36,7 +36,7 @@ async def process_document(ctx: JobContext, payload: ProcessDocument) -> None:
                     out.write(chunk)
         settings = ctx.settings
         try:
-            extracted: Extracted | None = await extract_safely(
+            extracted: Extracted | None = await ctx.sandbox.extract(
                 path, document["content_type"], SandboxLimits.from_settings(settings)
             )
             reason = None

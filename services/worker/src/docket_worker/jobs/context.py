@@ -16,6 +16,7 @@ from docket_core.contracts import DocumentStatus, StatusEvent, document_events_c
 from docket_core.tables import jobs as queue
 from docket_core.tables.blobs import BlobStore
 from docket_core.tables.jobs import ClaimedJob
+from docket_worker.processing.sandbox import Sandbox
 from docket_worker.settings import WorkerSettings
 
 logger = logging.getLogger("docket.worker")
@@ -29,6 +30,7 @@ class JobContext:
     redis: Redis
     settings: WorkerSettings
     blobs: BlobStore
+    sandbox: Sandbox  # where files are parsed: never in this process
     completed: bool = False
 
     async def complete_in(self, conn: AsyncConnection[Any]) -> None:

@@ -23,6 +23,7 @@ from docket_core.tables.jobs import ClaimedJob, LeaseLostError
 from docket_worker.handlers.registry import HANDLERS
 from docket_worker.jobs.context import JobContext
 from docket_worker.jobs.metrics import IN_FLIGHT, JOB_DURATION, JOBS, OLDEST_PENDING, QUEUE_DEPTH
+from docket_worker.processing.sandbox import Sandbox
 from docket_worker.settings import WorkerSettings
 
 logger = logging.getLogger("docket.worker.runner")
@@ -58,12 +59,14 @@ class JobRunner:
         self.redis = redis
         self.blobs = blobs
         self.worker_id = new_worker_id()
+        self.sandbox = Sandbox()
         self.running: dict[int, tuple[ClaimedJob, asyncio.Task[None]]] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        self.sandbox.start()  # its parsers load while the first jobs are claimed
         self._tasks = [
             asyncio.create_task(self._dispatch(), name="jobs-dispatch"),
             asyncio.create_task(self._listen(), name="jobs-listen"),
@@ -98,6 +101,7 @@ class JobRunner:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.sandbox.aclose()
 
     async def _dispatch(self) -> None:
         while not self._stopping.is_set():
@@ -126,7 +130,7 @@ class JobRunner:
     async def _run(self, job: ClaimedJob) -> None:
         started = time.perf_counter()
         IN_FLIGHT.inc()
-        ctx = JobContext(job, self.worker_id, self.pool, self.redis, self.settings, self.blobs)
+        ctx = JobContext(job, self.worker_id, self.pool, self.redis, self.settings, self.blobs, self.sandbox)
         outcome = "succeeded"
         try:
             if job.attempt > job.max_attempts:

@@ -1,12 +1,9 @@
-"""The sandboxed child: ``python -I -m docket_worker.processing.child REQUEST`` extracts one file.
+"""One sandboxed child: forked by the zygote (zygote.py) for one file, it limits itself, then parses.
 
-The worker (sandbox.py) starts it as a fresh interpreter with an empty environment, the file on stdin,
-a pipe on stdout for the one JSON report, and a session of its own. Before it reads a byte of the file
-the child lowers its priority and sets its own hard limits (address space, CPU time, open files, file
-size, no core files, no new processes), so whatever the file makes the parser do stays inside them.
-
-Only the standard library and the extraction code are imported here: each child is a new interpreter,
-and its start-up cost is paid per document.
+Before it reads a byte of the file the child leaves the zygote's session, keeps only its three
+descriptors (the file, the report pipe, stderr), lowers its priority and sets its own hard limits
+(address space, CPU time, open files, file size, no core file, no new process), so whatever the file
+makes the parser do stays inside them. It writes one JSON report and exits without cleaning up.
 """
 
 from __future__ import annotations
@@ -16,14 +13,15 @@ import json
 import logging
 import os
 import resource
-import sys
+import traceback
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from docket_worker.processing.extract import MAX_REASON_CHARS, Extracted, ExtractionError, extract, prepare
+from docket_worker.processing.extract import MAX_REASON_CHARS, Extracted, ExtractionError
 
 NICENESS = 10  # the worker's event loop (probes, leases) wins the CPU over a busy child
+REPORT_FD = 3
 
 Work = Callable[[bytes, str], Extracted]
 
@@ -36,7 +34,7 @@ def apply_limits(request: dict[str, Any]) -> None:
         resource.RLIMIT_NOFILE: int(request["open_files"]),
         resource.RLIMIT_FSIZE: int(request["file_bytes"]),
         resource.RLIMIT_CORE: 0,
-        resource.RLIMIT_NPROC: 0,  # no fork, no thread (root is exempt; the parent kills the whole session)
+        resource.RLIMIT_NPROC: 0,  # no fork, no thread (root is exempt; the worker kills the whole session)
     }
     for which, value in limits.items():
         resource.setrlimit(which, (value, value))
@@ -45,7 +43,7 @@ def apply_limits(request: dict[str, Any]) -> None:
 
 
 def run(work: Work, data: bytes, content_type: str) -> dict[str, Any]:
-    """Run ``work`` and describe what happened as the report the parent reads."""
+    """Run ``work`` and describe what happened as the report the worker reads."""
     try:
         extracted = work(data, content_type)
     except ExtractionError as exc:
@@ -60,7 +58,7 @@ def run(work: Work, data: bytes, content_type: str) -> dict[str, Any]:
         if exc.errno == errno.EFBIG:
             return _failure("disk", "Processing the file tried to write to disk.")
         return _failure("crash", f"The file could not be read ({type(exc).__name__}).")
-    except Exception as exc:  # whatever a malformed file provokes, the parent gets a reason, not a traceback
+    except Exception as exc:  # whatever a malformed file provokes, the worker gets a reason, not a traceback
         return _failure("crash", f"The file could not be read ({type(exc).__name__}).")
     return {"outcome": "ok", **extracted._asdict()}
 
@@ -69,31 +67,41 @@ def _failure(outcome: str, reason: str) -> dict[str, Any]:
     return {"outcome": outcome, "reason": reason[:MAX_REASON_CHARS]}
 
 
-def serve(work: Work) -> None:
-    """Read the request and the file, apply the limits, run ``work``, write the report, and exit."""
-    request = json.loads(sys.argv[1])
-    # keep only stdin, stdout and stderr: uvloop's spawn (the worker's loop) leaves its own plumbing
-    # and any descriptor the worker holds without close-on-exec open in the child
-    os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-    report_fd = os.dup(1)
-    os.dup2(2, 1)  # a stray print() from a library goes to stderr, never into the report
-    logging.disable(logging.CRITICAL)  # parsers log warnings per damaged object: noise, and a pipe to fill
-    warnings.simplefilter("ignore")
-    prepare(request["content_type"])
-    os.nice(NICENESS)
-    apply_limits(request)
-    with os.fdopen(0, "rb") as document:
-        data = document.read()
-    report = run(work, data, request["content_type"])
-    del data
+def become_child(request: dict[str, Any], work: Work, document: int, report: int, stderr: int) -> NoReturn:
+    """In a fresh fork of the zygote: sandbox this process, run ``work`` on the file, report, and exit."""
+    try:
+        os.setsid()  # a session and process group of its own: the worker kills the group, not just the child
+        os.dup2(document, 0)
+        os.dup2(stderr, 2)
+        os.dup2(stderr, 1)  # a stray print() from a library goes to stderr, never into the report
+        os.dup2(report, REPORT_FD)
+        os.closerange(REPORT_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # the zygote's own
+        logging.disable(
+            logging.CRITICAL
+        )  # parsers log warnings per damaged object: noise, and a pipe to fill
+        warnings.simplefilter("ignore")
+        os.nice(NICENESS)
+        apply_limits(request)
+        _report(_extract(work, request["content_type"]))
+    except BaseException:
+        traceback.print_exc()  # to the stderr pipe, whose head the worker logs
+        os._exit(1)
+    os._exit(0)  # never return into the zygote's loop; no teardown: nothing is left to flush
+
+
+def _extract(work: Work, content_type: str) -> dict[str, Any]:
+    try:
+        with os.fdopen(0, "rb") as file:
+            data = file.read()
+    except MemoryError:
+        return _failure("memory", "The file needs too much memory to process.")
+    return run(work, data, content_type)
+
+
+def _report(outcome: dict[str, Any]) -> None:
     try:  # a lone surrogate (a PDF can hold one) becomes "?": the report is always valid UTF-8
-        payload = json.dumps(report, ensure_ascii=False).encode("utf-8", "replace")
+        payload = json.dumps(outcome, ensure_ascii=False).encode("utf-8", "replace")
     except MemoryError:
         payload = json.dumps(_failure("memory", "The file needs too much memory to process.")).encode()
-    with os.fdopen(report_fd, "wb") as out:
+    with os.fdopen(REPORT_FD, "wb") as out:
         out.write(payload)
-    os._exit(0)  # no interpreter teardown: nothing is left to flush, and it only costs time
-
-
-if __name__ == "__main__":
-    serve(extract)

@@ -1,33 +1,36 @@
 """Run extraction where one hostile file cannot stall the worker, starve its jobs, or reach its secrets.
 
-Every file, whatever its type, is parsed by a new ``python -I -m docket_worker.processing.child``:
+Every file, whatever its type, is parsed in a child process forked for it alone, never in the worker:
 
-- started with an empty environment (no DATABASE_URL, REDIS_URL or secrets), no inherited file
-  descriptors but the file on stdin and two pipes, and a session of its own, so that it and anything it
-  starts can be killed together;
-- limited by itself before it reads the file (child.py): address space, CPU time, open files, file size,
-  no core file, no new process, and a lower priority than the worker;
-- killed here at a wall-clock deadline;
-- answering with one JSON report that is read up to a size bound and decoded into typed, bounded
-  fields: nothing the child sends is unpickled or trusted beyond those fields.
+- the children descend from one zygote per worker (zygote.py), a new interpreter started with an
+  empty environment (no DATABASE_URL, REDIS_URL or secret), none of the worker's descriptors and a
+  session of its own; it imports the parsers once, so a child costs a fork, not a start-up;
+- each child takes a session of its own, keeps only the file, its report pipe and stderr, and limits
+  itself before it reads the file (child.py): address space, CPU time, open files, file size, no core
+  file, no new process, and a lower priority than the worker;
+- the worker kills the child's whole session at a wall-clock deadline, and after it ends;
+- it answers with one JSON report that is read up to a size bound and decoded into typed, bounded
+  fields: nothing a child sends is unpickled or trusted beyond those fields.
 
-The worker waits for the child on its event loop, with no thread, so its probes, leases and other jobs
-go on while the child works.
+The worker waits on its event loop, with no thread, so its probes, leases and other jobs go on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import math
 import os
 import signal
+import socket
+import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -43,13 +46,19 @@ from docket_worker.settings import WorkerSettings
 
 logger = logging.getLogger("docket.worker.sandbox")
 
-CHILD_PROGRAM = ("-m", "docket_worker.processing.child")
-OPEN_FILES = 32  # stdin, stdout, stderr and the report pipe, with room for a module import
+ZYGOTE_PROGRAM = ("-m", "docket_worker.processing.zygote")
+OPEN_FILES = 32  # the file, the report pipe, stderr, with room for a module import
 FILE_BYTES = 0  # no parser writes files
 STDERR_KEPT_BYTES = 4096
 # JSON spends at most 6 bytes on a character ("\u001f"); plus room for the field names and numbers
 MAX_REPORT_BYTES = 6 * (MAX_TEXT_CHARS + MAX_TITLE_CHARS + MAX_REASON_CHARS) + 4096
+ZYGOTE_ANSWER_SECONDS = 30.0  # a fork takes milliseconds; the first one waits for the zygote's imports
+ZYGOTE_EXIT_SECONDS = 5.0
 MEMORY_REASON = "The file needs too much memory to process."
+
+
+class SandboxUnavailableError(RuntimeError):
+    """The zygote is gone or does not answer: not the file's fault, so the job is retried."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,7 @@ ChildOutcome = Literal["ok", "refused", "memory", "files", "disk", "crash"]
 
 
 class _Report(msgspec.Struct, forbid_unknown_fields=True):
-    """The child's one message; every field is bounded, so a lying child gets nothing large through."""
+    """A child's one message; every field is bounded, so a lying child gets nothing large through."""
 
     outcome: ChildOutcome
     reason: Annotated[str, msgspec.Meta(max_length=MAX_REASON_CHARS)] | None = None
@@ -88,84 +97,212 @@ class _Report(msgspec.Struct, forbid_unknown_fields=True):
 _decode_report = msgspec.json.Decoder(_Report).decode
 
 
-async def extract_safely(
-    path: Path, content_type: str, limits: SandboxLimits, *, program: tuple[str, ...] = CHILD_PROGRAM
-) -> Extracted:
-    """Extract the file's text in a sandboxed child; raises ExtractionError with a reason and an outcome.
+@dataclass
+class _Child:
+    """One request to the zygote: the child's pid once forked, then its exit code once reaped."""
 
-    ``program`` is the child's module or script; tests pass a probe that runs child.py's ``serve`` too.
-    """
-    try:
-        extracted = await _run_child(path, content_type, limits, program)
-    except ExtractionError as exc:
-        SANDBOX_OUTCOMES.labels(exc.outcome).inc()
-        raise
-    SANDBOX_OUTCOMES.labels("ok").inc()
-    return extracted
+    pid: asyncio.Future[int | None]
+    exit: asyncio.Future[int | None]
 
 
-async def _run_child(
-    path: Path, content_type: str, limits: SandboxLimits, program: tuple[str, ...]
-) -> Extracted:
-    request = json.dumps(
-        {
+@dataclass
+class _Zygote:
+    """A running zygote: its process, the worker's end of its socket, and the requests in flight."""
+
+    process: subprocess.Popen[bytes]
+    control: socket.socket
+    loop: asyncio.AbstractEventLoop
+    children: dict[int, _Child] = field(default_factory=dict)
+    alive: bool = True
+
+    @classmethod
+    def start(cls, program: tuple[str, ...]) -> _Zygote:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", *program],
+                stdin=theirs.fileno(), stdout=subprocess.DEVNULL, env={}, cwd="/", start_new_session=True,
+            )  # fmt: skip
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        zygote = cls(process, ours, loop)
+        loop.add_reader(ours.fileno(), zygote._on_message)
+        return zygote
+
+    def fork(self, request_id: int, request: dict[str, Any], fds: list[int]) -> _Child:
+        child = _Child(self.loop.create_future(), self.loop.create_future())
+        self.children[request_id] = child
+        try:
+            socket.send_fds(self.control, [json.dumps({"id": request_id, **request}).encode()], fds)
+        except OSError:
+            self._gone()
+        return child
+
+    def _on_message(self) -> None:
+        try:
+            message = json.loads(self.control.recv(4096) or b"null")
+        except BlockingIOError:
+            return
+        except (OSError, ValueError):
+            message = None
+        if not isinstance(message, dict):
+            self._gone()
+            return
+        child = self.children.get(message.get("id", -1))
+        if child is None:
+            return
+        if "pid" in message:
+            child.pid.set_result(message["pid"])
+        else:
+            self.children.pop(message["id"])
+            child.exit.set_result(message.get("exit"))
+
+    def _gone(self) -> None:
+        """The zygote closed its end (it died): every child in flight gets an unknown pid or exit."""
+        if not self.alive:
+            return
+        self.alive = False
+        self.loop.remove_reader(self.control.fileno())
+        self.control.close()
+        for child in self.children.values():
+            for future in (child.pid, child.exit):
+                if not future.done():
+                    future.set_result(None)
+        self.children.clear()
+
+    async def close(self) -> None:
+        """Close the socket: the zygote kills its children and exits; wait for it, without a thread."""
+        self._gone()
+        for _ in range(int(ZYGOTE_EXIT_SECONDS / 0.01)):
+            if self.process.poll() is not None:
+                return
+            await asyncio.sleep(0.01)
+        self.process.kill()
+        self.process.wait()
+
+
+class Sandbox:
+    """The worker's zygote (started on first use, again if it dies) and the way to parse one file."""
+
+    def __init__(self, program: tuple[str, ...] = ZYGOTE_PROGRAM) -> None:
+        self.program = program  # tests pass a probe script that serves a zygote of its own
+        self._zygote: _Zygote | None = None
+        self._ids = itertools.count()
+
+    @property
+    def zygote_pid(self) -> int | None:
+        """The running zygote's process id (for diagnostics and tests)."""
+        return self._zygote.process.pid if self._zygote is not None and self._zygote.alive else None
+
+    def start(self) -> None:
+        """Start the zygote now rather than at the first file (call it on the worker's event loop)."""
+        if self._zygote is None or not self._zygote.alive:
+            if self._zygote is not None:
+                self._zygote.process.poll()  # reap the one that died
+            self._zygote = _Zygote.start(self.program)
+
+    async def aclose(self) -> None:
+        if self._zygote is not None:
+            await self._zygote.close()
+            self._zygote = None
+
+    async def __aenter__(self) -> Sandbox:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def extract(self, path: Path, content_type: str, limits: SandboxLimits) -> Extracted:
+        """The file's text, from a sandboxed child; or ExtractionError with a reason and an outcome."""
+        try:
+            extracted = await self._run(path, content_type, limits)
+        except ExtractionError as exc:
+            SANDBOX_OUTCOMES.labels(exc.outcome).inc()
+            raise
+        SANDBOX_OUTCOMES.labels("ok").inc()
+        return extracted
+
+    async def _run(self, path: Path, content_type: str, limits: SandboxLimits) -> Extracted:
+        self.start()
+        assert self._zygote is not None
+        request = {
             "content_type": content_type,
             "memory_bytes": limits.memory_bytes,
             "cpu_seconds": limits.cpu_seconds,
             "open_files": limits.open_files,
             "file_bytes": limits.file_bytes,
         }
-    )
-    loop = asyncio.get_running_loop()
-    with path.open("rb") as document:
-        transport, protocol = await loop.subprocess_exec(
-            lambda: _ChildProtocol(loop), sys.executable, "-I", *program, request,
-            stdin=document, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={}, cwd="/", start_new_session=True,
-        )  # fmt: skip
-    child = asyncio.subprocess.Process(transport, protocol, loop)
-    timed_out = False
+        report_fd, report_end = os.pipe()
+        stderr_fd, stderr_end = os.pipe()
+        try:
+            with path.open("rb") as document:
+                child = self._zygote.fork(
+                    next(self._ids), request, [document.fileno(), report_end, stderr_end]
+                )
+        finally:
+            os.close(report_end)
+            os.close(stderr_end)
+        loop = asyncio.get_running_loop()
+        report_pipe, report_reader = await _read_pipe(loop, report_fd)
+        stderr_pipe, stderr_reader = await _read_pipe(loop, stderr_fd)
+        pid: int | None = None
+        try:
+            try:
+                pid = await asyncio.wait_for(asyncio.shield(child.pid), ZYGOTE_ANSWER_SECONDS)
+            except TimeoutError:
+                pid = None
+            if pid is None:
+                raise SandboxUnavailableError("the extraction zygote did not fork a child")
+            return await _outcome(child, pid, report_reader, stderr_reader, limits)
+        finally:
+            # timed out, cancelled (SIGTERM), or orphaned by a zygote that died: never leave it running
+            if pid is not None and (not child.exit.done() or child.exit.result() is None):
+                _kill_session(pid)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(child.exit), ZYGOTE_EXIT_SECONDS)
+            report_pipe.close()
+            stderr_pipe.close()
+
+
+async def _outcome(
+    child: _Child,
+    pid: int,
+    report_reader: asyncio.StreamReader,
+    stderr_reader: asyncio.StreamReader,
+    limits: SandboxLimits,
+) -> Extracted:
     try:
         async with asyncio.timeout(limits.wall_seconds), asyncio.TaskGroup() as tasks:
-            report = tasks.create_task(_report_or_kill(child))
-            stderr = tasks.create_task(_head(child.stderr, STDERR_KEPT_BYTES))
-            await asyncio.shield(protocol.exited)  # a timeout cancels this wait, not the future
-            _kill_session(child.pid)  # whatever it started dies with it, and the pipes those held close
+            report = tasks.create_task(_report_or_kill(report_reader, pid))
+            stderr = tasks.create_task(_head(stderr_reader, STDERR_KEPT_BYTES))
+            exit_code = await asyncio.shield(child.exit)  # a timeout cancels this wait, not the future
+            _kill_session(pid)  # whatever it started dies with it, and the pipes those held close
     except TimeoutError:
-        timed_out = True
-    finally:
-        try:
-            if transport.get_returncode() is None:  # timed out, or the job was cancelled (SIGTERM)
-                _kill_session(child.pid)
-                await asyncio.shield(protocol.exited)
-        finally:
-            transport.close()
-    if timed_out:
-        raise ExtractionError(f"Processing took longer than {limits.wall_seconds:g} seconds.", "timeout")
-    returncode = transport.get_returncode()
-    assert returncode is not None
-    return _result(returncode, report.result(), stderr.result(), limits)
+        raise ExtractionError(
+            f"Processing took longer than {limits.wall_seconds:g} seconds.", "timeout"
+        ) from None
+    if exit_code is None:
+        raise SandboxUnavailableError("the extraction zygote exited while a child ran")
+    return _result(exit_code, report.result(), stderr.result(), limits)
 
 
-class _ChildProtocol(asyncio.subprocess.SubprocessStreamProtocol):
-    """The child's pipes as streams, and ``exited`` as soon as the child itself ends.
-
-    asyncio's ``Process.wait()`` also waits for the pipes to close, and a process the child started
-    could hold them open for as long as it likes.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(limit=1 << 16, loop=loop)
-        self.exited: asyncio.Future[None] = loop.create_future()
-
-    def process_exited(self) -> None:
-        super().process_exited()
-        if not self.exited.done():
-            self.exited.set_result(None)
+async def _read_pipe(
+    loop: asyncio.AbstractEventLoop, fd: int
+) -> tuple[asyncio.ReadTransport, asyncio.StreamReader]:
+    reader = asyncio.StreamReader(limit=1 << 16, loop=loop)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), os.fdopen(fd, "rb", buffering=0)
+    )
+    return transport, reader
 
 
 def _result(returncode: int, raw: bytes | None, stderr: bytes, limits: SandboxLimits) -> Extracted:
-    """Turn how the child ended into text, or an ExtractionError that says why not."""
+    """Turn how the child ended (its exit code, negative for a signal) into text, or an ExtractionError."""
     if raw is None:
         raise ExtractionError("Processing the file produced more output than allowed.", "output")
     if returncode == -signal.SIGXCPU:
@@ -188,32 +325,30 @@ def _result(returncode: int, raw: bytes | None, stderr: bytes, limits: SandboxLi
     return Extracted(report.text, report.title, report.page_count, report.word_count)
 
 
-async def _report_or_kill(child: asyncio.subprocess.Process) -> bytes | None:
-    """The child's stdout, or None (and the child killed) once it passes MAX_REPORT_BYTES."""
-    assert child.stdout is not None
+async def _report_or_kill(reader: asyncio.StreamReader, pid: int) -> bytes | None:
+    """The child's report, or None (and the child killed) once it passes MAX_REPORT_BYTES."""
     chunks: list[bytes] = []
     size = 0
-    while chunk := await child.stdout.read(1 << 20):
+    while chunk := await reader.read(1 << 20):
         size += len(chunk)
         if size > MAX_REPORT_BYTES:
-            _kill_session(child.pid)
+            _kill_session(pid)
             return None
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-async def _head(stream: asyncio.StreamReader | None, keep: int) -> bytes:
-    """The first ``keep`` bytes of ``stream``; the rest is read and dropped, so the writer never blocks."""
-    assert stream is not None
+async def _head(reader: asyncio.StreamReader, keep: int) -> bytes:
+    """The first ``keep`` bytes of ``reader``; the rest is read and dropped, so the writer never blocks."""
     kept = bytearray()
-    while chunk := await stream.read(1 << 16):
+    while chunk := await reader.read(1 << 16):
         if len(kept) < keep:
             kept += chunk[: keep - len(kept)]
     return bytes(kept)
 
 
 def _kill_session(pid: int) -> None:
-    # the child leads its own session and process group (start_new_session), so its group id is its pid;
-    # a group id is not reused while a process of that group is alive
+    # the child leads its own session and process group (setsid), so its group id is its pid; a group id
+    # is not reused while a process of that group is alive
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
