@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ import pytest
 from apikit import api_settings, bearer, register_and_login
 from embedded_services import free_port
 from prometheus_client.parser import text_string_to_metric_families
-from samples import flate_bomb_pdf, nested_bomb_pdf
+from samples import flate_bomb_pdf, nested_bomb_pdf, text_pdf
 from servers import ThreadedServer, cli, service_process
 
 from docket_api.app import create_app
@@ -211,3 +212,46 @@ def test_a_hostile_file_ends_in_time_while_the_worker_keeps_answering_its_probe(
     with open(f"/proc/{zygote}/cmdline", "rb") as cmdline:
         assert b"docket_worker.processing.zygote" in cmdline.read()
     assert _children(zygote) == [], "...and no file's child outlives its job"
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.slow
+def test_sigterm_mid_extraction_kills_the_child_and_releases_the_job(clean_db: str, clean_redis: str) -> None:
+    long_pdf = text_pdf(*[f"page {n} of a very long report" for n in range(20_000)])  # pypdf takes a while
+    port = free_port()
+    env = {
+        "PORT": str(port), "DATABASE_URL": clean_db, "REDIS_URL": clean_redis, "LOG_LEVEL": "WARNING",
+        "WORKER_EXTRACT_TIMEOUT_SECONDS": "120", "SHUTDOWN_GRACE_SECONDS": "1", "WORKER_LEASE_SECONDS": "300",
+    }  # fmt: skip
+    with (
+        ThreadedServer(create_app(api_settings(clean_db, clean_redis))) as server,
+        httpx.Client(base_url=server.url, timeout=60) as api,
+    ):
+        api.headers.update(bearer(register_and_login(api)["access_token"]))
+        uploaded = api.post("/api/v1/documents", files={"file": ("long.pdf", long_pdf)})
+        assert uploaded.status_code == 201, uploaded.text
+        with service_process([*cli("docket-worker"), "run"], env, port) as worker:
+            _wait_for(lambda: len(_children(worker.pid)) == 1)
+            (zygote,) = _children(worker.pid)
+            _wait_for(lambda: bool(_children(zygote)))  # the file's child is parsing
+            (child,) = _children(zygote)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0, "the worker drained and exited cleanly"
+        _wait_for(lambda: _gone(child) and _gone(zygote), timeout=10)
+    with psycopg.connect(clean_db) as conn:
+        status, locked_by = conn.execute("SELECT status, locked_by FROM jobs").fetchone()  # type: ignore[misc]
+    assert (status, locked_by) == ("queued", None), "the job was given back, to run again elsewhere"
