@@ -72,7 +72,7 @@ ISSUE_13_SETTINGS = {
         "UPLOAD_MAX_SECONDS",
         "SESSION_MAX_AGE_SECONDS",
     },
-    "worker": {"DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "WORKER_EXTRACT_CPU_SECONDS"},
+    "worker": set(),
 }
 # Settings a service's settings object declares (they are common to every service) but its pods never
 # read, so the chart gives them none: the web opens no PostgreSQL connection.
