@@ -16,7 +16,7 @@ from docket_api.domain import patterns
 from docket_api.domain.auth.deps import provide_principal
 from docket_api.domain.auth.tokens import Principal
 from docket_api.domain.documents.cursor import DOCUMENT_CURSOR
-from docket_api.domain.documents.events import STATUS_EVENT_SCHEMA, status_stream
+from docket_api.domain.documents.events import STATUS_EVENT_SCHEMA, status_stream, subscribe
 from docket_api.domain.documents.filenames import content_disposition
 from docket_api.domain.documents.ranges import parse_range
 from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage
@@ -213,14 +213,20 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
     ) -> ServerSentEvent:
-        pubsub = request.app.state.redis.pubsub()
+        redis, channel = request.app.state.redis, document_events_channel(str(document_id))
         # subscribe before reading the status, so no change can slip between the two
-        await pubsub.subscribe(document_events_channel(str(document_id)))
+        pubsub = await subscribe(redis, channel)
         try:
             current = await documents.status(principal.user_id, document_id)
         except BaseException:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             raise
-        return ServerSentEvent(
-            status_stream(pubsub, current, request.app.state.lifecycle), headers={"Cache-Control": "no-cache"}
+        stream = status_stream(
+            redis,
+            channel,
+            pubsub,
+            current,
+            lambda: documents.status(principal.user_id, document_id),
+            request.app.state.lifecycle,
         )
+        return ServerSentEvent(stream, headers={"Cache-Control": "no-cache"})
