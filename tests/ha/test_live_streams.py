@@ -1,6 +1,7 @@
-"""The web's merged status stream outlives the API process behind it: when a document's API stream is
-cut (its pod killed and replaced), the web follows the document again, and gives up only after the
-API has stayed away for a while."""
+"""Live status streams outlive what is behind them. The API's stream outlives Redis going away: it
+subscribes again once Redis is back and catches up from the database. The web's merged stream
+outlives the API process: when a document's API stream is cut (its pod killed and replaced), the web
+follows the document again, and gives up only after the API has stayed away for a while."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 import redis
-from apikit import TEST_SECRET
-from embedded_services import free_port
+from apikit import TEST_SECRET, api_settings, bearer, register_and_login
+from embedded_services import EmbeddedRedis, free_port
 from ha_servers import wait_for
 from servers import ThreadedServer, cli, service_process
 
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "web" 
 
 from webkit import Browser, web_settings
 
+from docket_api.app import create_app as create_api
 from docket_core.contracts import StatusEvent, document_events_channel, encode_status_event
 from docket_web.app import create_app as create_web
 from docket_web.pages import live
@@ -52,10 +55,14 @@ def web_and_api_port(clean_db: str, clean_redis: str) -> Iterator[tuple[Browser,
         yield browser, port
 
 
-def _listen(browser: Browser, doc_id: str, events: list[str]) -> threading.Thread:
+def _listen(
+    client: httpx.Client, path: str, events: list[str], headers: dict[str, str] | None = None
+) -> threading.Thread:
+    """Collect the statuses (and the web's final ``end``) a stream sends, in a thread."""
+
     def run() -> None:
-        with browser.stream(
-            "GET", f"/events?id={doc_id}", headers={"Accept": "text/event-stream"}
+        with client.stream(
+            "GET", path, headers={"Accept": "text/event-stream", **(headers or {})}
         ) as response:
             assert response.status_code == 200
             event = ""
@@ -91,7 +98,7 @@ def test_an_api_pod_replaced_mid_stream_is_followed_again_and_no_change_is_misse
         assert uploaded.status_code == 201, uploaded.text
         doc_id = str(uploaded.json()["document_id"])
         events: list[str] = []
-        listener = _listen(browser, doc_id, events)
+        listener = _listen(browser, f"/events?id={doc_id}", events)
         wait_for(lambda: events == ["pending"], timeout=20, what="the first event")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -114,10 +121,35 @@ def test_an_api_that_stays_away_ends_the_stream_after_the_retries(
         uploaded = browser.upload_streamed("live.txt", b"Live status of a tapir.")
         doc_id = str(uploaded.json()["document_id"])
         events: list[str] = []
-        listener = _listen(browser, doc_id, events)
+        listener = _listen(browser, f"/events?id={doc_id}", events)
         wait_for(lambda: events == ["pending"], timeout=20, what="the first event")
         api.send_signal(signal.SIGKILL)
         api.wait(10)
         listener.join(30)
     assert not listener.is_alive(), "the stream ended once the retries were spent"
     assert events == ["pending", "end"]
+
+
+def test_a_change_made_while_redis_was_away_reaches_the_api_stream_once_redis_is_back(clean_db: str) -> None:
+    redis_server = EmbeddedRedis().start()
+    try:
+        settings = api_settings(clean_db, redis_server.url())
+        with (
+            ThreadedServer(create_api(settings)) as api,
+            httpx.Client(base_url=api.url, timeout=60) as client,
+        ):
+            headers = bearer(register_and_login(client)["access_token"])
+            uploaded = client.post("/api/v1/documents", files={"file": ("a.txt", b"tapir")}, headers=headers)
+            doc_id = uploaded.json()["id"]
+            events: list[str] = []
+            listener = _listen(client, f"/api/v1/documents/{doc_id}/events", events, headers)
+            wait_for(lambda: events == ["pending"], timeout=20, what="the first event")
+            redis_server.stop()
+            with psycopg.connect(clean_db) as conn:  # the worker's commit; its publish finds no Redis
+                conn.execute("UPDATE documents SET status = 'ready' WHERE id = %s", (doc_id,))
+            redis_server = EmbeddedRedis(port=redis_server.port).start()
+            listener.join(30)
+        assert not listener.is_alive(), "the stream ended at the final status it caught up on"
+        assert events == ["pending", "ready"]
+    finally:
+        redis_server.stop()

@@ -8,6 +8,7 @@ outside the failover window. The measured windows are printed (run with ``-s`` t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 from apikit import api_settings, bearer, register_and_login
 from ha_servers import SentinelGroup, wait_for
 from prometheus_client import REGISTRY
@@ -39,6 +41,8 @@ from docket_core.contracts import (
     document_events_channel,
     encode_status_event,
 )
+from docket_core.redis import create_redis
+from docket_core.settings import CommonSettings
 from docket_web.app import create_app as create_web
 
 
@@ -182,11 +186,13 @@ def test_a_master_killed_under_load_fails_over_and_the_limiter_and_streams_resum
             wait_for(delivered_after_kill, timeout=30, what="the API stream delivering again")
             api_stream_back_at = next(t for t, s in seen.api_events if t > killed_at)
             wait_for(
-                lambda: any(t > killed_at and limited for t, _, limited in seen.api_lists),
+                lambda: any(t > promoted_at and limited for t, _, limited in seen.api_lists),
                 timeout=30,
                 what="the limiter answering again",
             )
-            limiter_back_at = next(t for t, _, limited in seen.api_lists if t > killed_at and limited)
+            failed_open = [t for t, _, limited in seen.api_lists if t > killed_at and not limited]
+            assert failed_open, "some requests were let through unlimited while Redis failed over"
+            limiter_back_at = next(t for t, _, limited in seen.api_lists if t > failed_open[-1] and limited)
             time.sleep(1.0)  # load after recovery
             set_status(doc_id, "ready")
             set_status(api_doc, "ready")
@@ -203,7 +209,8 @@ def test_a_master_killed_under_load_fails_over_and_the_limiter_and_streams_resum
     web_window = [t for t, _ in web_failures]
     print(
         f"\nfailover: new master elected {promoted_at - killed_at:.2f}s after the kill; "
-        f"limiter answering again after {limiter_back_at - killed_at:.2f}s; "
+        f"limiter failing open from {failed_open[0] - killed_at:.2f}s to {failed_open[-1] - killed_at:.2f}s "
+        f"({len(failed_open)} requests), answering again after {limiter_back_at - killed_at:.2f}s; "
         f"API event stream delivering after {api_stream_back_at - killed_at:.2f}s; "
         f"web pages 503 from {min(web_window, default=0):.2f}s to {max(web_window, default=0):.2f}s "
         f"({len(web_failures)} of {len(seen.web_pages)}); "
@@ -218,3 +225,25 @@ def test_a_master_killed_under_load_fails_over_and_the_limiter_and_streams_resum
     assert seen.api_events[-1][1] == "ready"
     assert [s for _, s in seen.web_events] == ["pending", "processing", "ready", "end"]
     assert all(limited for t, status, limited in seen.api_lists if t > recovered_at and status == 200)
+
+
+def test_with_sentinels_redis_url_still_gives_the_database_number(sentinels: SentinelGroup) -> None:
+    settings = CommonSettings(
+        redis_url="redis://host-not-used:1/5",
+        redis_sentinels=tuple(sentinels.addresses.split(",")),
+        redis_sentinel_master=SentinelGroup.MASTER_NAME,
+    )
+
+    async def write() -> None:
+        client = create_redis(settings)
+        try:
+            await client.set("docket:probe", b"found", ex=60)
+        finally:
+            await client.aclose()
+
+    asyncio.run(write())
+    master = redis.Redis(port=sentinels.master_port() or 0, db=5)
+    try:
+        assert master.get("docket:probe") == b"found"
+    finally:
+        master.close()
