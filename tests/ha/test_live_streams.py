@@ -130,7 +130,9 @@ def test_an_api_that_stays_away_ends_the_stream_after_the_retries(
     assert events == ["pending", "end"]
 
 
-def test_a_change_made_while_redis_was_away_reaches_the_api_stream_once_redis_is_back(clean_db: str) -> None:
+def test_while_redis_is_away_streams_wait_and_new_ones_get_503_then_catch_up_once_it_is_back(
+    clean_db: str,
+) -> None:
     redis_server = EmbeddedRedis().start()
     try:
         settings = api_settings(clean_db, redis_server.url())
@@ -145,6 +147,10 @@ def test_a_change_made_while_redis_was_away_reaches_the_api_stream_once_redis_is
             listener = _listen(client, f"/api/v1/documents/{doc_id}/events", events, headers)
             wait_for(lambda: events == ["pending"], timeout=20, what="the first event")
             redis_server.stop()
+            refused = client.get(f"/api/v1/documents/{doc_id}/events", headers=headers)
+            assert refused.status_code == 503, "a new stream cannot subscribe: retry, not a crash"
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert refused.headers["retry-after"] == "2"
             with psycopg.connect(clean_db) as conn:  # the worker's commit; its publish finds no Redis
                 conn.execute("UPDATE documents SET status = 'ready' WHERE id = %s", (doc_id,))
             redis_server = EmbeddedRedis(port=redis_server.port).start()

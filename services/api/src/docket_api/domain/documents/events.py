@@ -34,6 +34,7 @@ from docket_core.lifecycle import Lifecycle
 
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 1.0
+RETRY_AFTER_SECONDS = 2
 logger = logging.getLogger("docket.events")
 # What OpenAPI says of each event: `event: status`, its `data` the JSON of a StatusEvent
 STATUS_EVENT_SCHEMA = Schema(
@@ -64,6 +65,15 @@ SUBSCRIPTIONS_LOST = Counter(
 
 def _message(event: StatusEvent) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=encode_status_event(event).decode(), event="status")
+
+
+def live_status_unavailable() -> Problem:
+    return Problem(
+        503,
+        "Live status is unavailable for a moment (Redis is failing over); retry shortly.",
+        slug="live-status-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 async def subscribe(redis: Redis, channel: str) -> PubSub:
