@@ -59,7 +59,7 @@ def sentinels() -> Iterator[SentinelGroup]:
 class Timeline:
     """What each client saw, stamped with time.monotonic()."""
 
-    api_lists: list[tuple[float, int, bool]] = field(default_factory=list)  # (t, status, limiter answered)
+    api_lists: list[tuple[float, int, bool]] = field(default_factory=list)  # (began, status, limited)
     web_pages: list[tuple[float, int]] = field(default_factory=list)
     api_events: list[tuple[float, str]] = field(default_factory=list)
     web_events: list[tuple[float, str]] = field(default_factory=list)
@@ -111,17 +111,13 @@ def test_a_master_killed_under_load_fails_over_and_the_limiter_and_streams_resum
             def load() -> None:
                 with httpx.Client(base_url=api.url, timeout=10) as loader, Browser(web.url) as pages:
                     pages.cookies = browser.cookies
-                    while not stop.is_set():
+                    while not stop.is_set():  # each request is stamped with the time it began
+                        began = time.monotonic()
                         response = loader.get("/api/v1/documents", headers=headers)
-                        seen.api_lists.append(
-                            (
-                                time.monotonic(),
-                                response.status_code,
-                                "ratelimit-remaining" in response.headers,
-                            )
-                        )
-                        page = pages.get("/documents")
-                        seen.web_pages.append((time.monotonic(), page.status_code))
+                        limited = "ratelimit-remaining" in response.headers
+                        seen.api_lists.append((began, response.status_code, limited))
+                        began = time.monotonic()
+                        seen.web_pages.append((began, pages.get("/documents").status_code))
                         time.sleep(0.02)
 
             def api_stream() -> None:
@@ -217,7 +213,9 @@ def test_a_master_killed_under_load_fails_over_and_the_limiter_and_streams_resum
         f"API lists: {len(api_failures)} 5xx of {len(seen.api_lists)}"
     )
     assert api_failures == [], "listing needs no Redis: the limiter fails open"
-    assert all(0 <= t <= recovered_at - killed_at for t, _ in web_failures), "5xx only within the window"
+    # a request that began before clients could learn the new master (a second after its election)
+    # may fail; none that began later
+    assert all(0 <= t <= promoted_at + 1.0 - killed_at for t in web_window), "5xx only within the window"
     assert all(s == 503 for _, s in web_failures), "the web says unavailable, not a crash"
     assert _sample("docket_rate_limiter_errors_total") > limiter_errors, "each fail-open is counted"
     assert _sample("docket_sse_subscriptions_lost_total") > lost
