@@ -3,7 +3,8 @@
 The master is SIGKILLed while clients list documents through the API and web, and while an API
 event stream and the web's merged stream are open. The limiter fails open (counted) and comes back,
 both streams carry on and deliver the events published after the failover, and nothing answers 5xx
-outside the failover window (inside it, the API's deny-list check fails closed with 503). The measured windows are printed (run with ``-s`` to see them).
+outside the failover window (inside it, the API's deny-list check fails closed with 503). The
+measured windows are printed (run with ``-s`` to see them).
 """
 
 from __future__ import annotations
