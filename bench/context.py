@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from bench.seed import Corpus, User
 from bench.stack import Stack
 
-SECTIONS = ("read", "server", "search", "memory", "upload", "worker", "backup", "images")
+SECTIONS = ("read", "server", "search", "memory", "upload", "worker", "backup", "images", "pooler")
 
 
 @dataclass(frozen=True)

@@ -141,10 +141,16 @@ class Stack:
         procs.wait_http(proc, ready)
         return proc
 
-    def start_api(self, workers: int = 1, server: str = "uvicorn", name: str = "api") -> Proc:
+    def start_api(
+        self,
+        workers: int = 1,
+        server: str = "uvicorn",
+        name: str = "api",
+        extra: Mapping[str, str] | None = None,
+    ) -> Proc:
         """Docket's API as it runs in production (`docket-api serve`), or the same factory under granian."""
         port = free_port()
-        env = self.env({"PORT": str(port), "WORKERS": str(workers)})
+        env = self.env({"PORT": str(port), "WORKERS": str(workers), **(extra or {})})
         if server == "uvicorn":
             argv = [str(BIN / "docket-api"), "serve"]
         elif server == "granian":

@@ -179,6 +179,20 @@ class EmbeddedPostgres:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    def standby(self) -> EmbeddedPostgres:
+        """A streaming replica of this running server, made with pg_basebackup (not started yet)."""
+        replica = EmbeddedPostgres()
+        self._prepare_data_dir(replica.data_dir)
+        copied = _run_quietly(
+            [*_as_unprivileged(), str(self.bin / "pg_basebackup"), "-D", str(replica.data_dir),
+             "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-X", "stream", "-R",
+             "-c", "fast", "--no-sync"],
+        )  # fmt: skip
+        if copied.returncode != 0:
+            shutil.rmtree(replica.data_dir, ignore_errors=True)
+            raise EmbeddedServiceError(f"pg_basebackup failed: {_last_line_of(copied.stderr)}")
+        return replica
+
 
 def _run_quietly(argv: list[str]) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL tool in its own process group, keeping its stderr for the error message."""

@@ -74,6 +74,26 @@ ISSUE_13_SETTINGS = {
     },
     "worker": set(),
 }
+# Issue #18's settings (docs/configuration.md, "Poolers, replicas and Sentinel"). The services read them
+# on the services' branch while the charts' branch maps them, so until both are merged a chart may not
+# map them yet; once both are in, these allowances are unused.
+ISSUE_18_SETTINGS = {
+    "api": {
+        "DATABASE_POOLER",
+        "DATABASE_READ_URL",
+        "READ_YOUR_WRITES_SECONDS",
+        "REDIS_SENTINELS",
+        "REDIS_SENTINEL_MASTER",
+    },
+    "web": {"REDIS_SENTINELS", "REDIS_SENTINEL_MASTER"},
+    "worker": {
+        "DATABASE_POOLER",
+        "DATABASE_LISTEN_URL",
+        "READ_YOUR_WRITES_SECONDS",
+        "REDIS_SENTINELS",
+        "REDIS_SENTINEL_MASTER",
+    },
+}
 # Settings a service's settings object declares (they are common to every service) but its pods never
 # read, so the chart gives them none: the web opens no PostgreSQL connection.
 DECLARED_NOT_READ = {
@@ -85,6 +105,8 @@ DECLARED_NOT_READ = {
         "DB_POOL_TIMEOUT",
         "DB_STATEMENT_TIMEOUT_MS",
         "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        "DATABASE_POOLER",
+        "READ_YOUR_WRITES_SECONDS",
     },
     "worker": set(),
 }
@@ -234,7 +256,7 @@ def test_values_map_one_for_one_to_the_documented_variables(chart: str) -> None:
     documented = set(section_for(chart, documented_variables()))
     backup_vars = set(chart_values.get("backup", {}).get("config", {})) | BACKUP_CHART_SET
     only_values = keys - documented - ISSUE_13_SETTINGS[chart]
-    only_documented = documented - keys - backup_vars - DECLARED_NOT_READ[chart]
+    only_documented = documented - keys - backup_vars - DECLARED_NOT_READ[chart] - ISSUE_18_SETTINGS[chart]
     assert not only_values, f"{chart}: values only {sorted(only_values)}"
     assert not only_documented, f"{chart}: docs only {sorted(only_documented)}"
 
@@ -245,7 +267,8 @@ def test_values_map_one_for_one_to_the_settings_the_service_reads(chart: str) ->
     keys = set(chart_values["config"]) | set(chart_values["secrets"])
     fields = {field.name.upper() for field in msgspec.structs.fields(settings_class(chart))}
     assert not keys - fields - ISSUE_13_SETTINGS[chart], f"{chart}: settings the service does not read"
-    assert not fields - keys - DECLARED_NOT_READ[chart], f"{chart}: settings the chart does not map"
+    unmapped = fields - keys - DECLARED_NOT_READ[chart] - ISSUE_18_SETTINGS[chart]
+    assert not unmapped, f"{chart}: settings the chart does not map"
     assert not keys & DECLARED_NOT_READ[chart], f"{chart}: the chart maps settings its pods never read"
 
 

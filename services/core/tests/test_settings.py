@@ -95,3 +95,44 @@ def test_every_variable_is_documented_in_the_configuration_table() -> None:
             assert f"`{field.name.upper()}`" in doc, (
                 f"{field.name.upper()} is missing from docs/configuration.md"
             )
+
+
+def test_sentinels_are_host_port_pairs_and_need_the_master_name() -> None:
+    settings = load_settings(
+        CommonSettings,
+        {"REDIS_SENTINELS": "10.0.0.1:26379, [fd00::2]:26380", "REDIS_SENTINEL_MASTER": "docket"},
+    )
+    assert settings.redis_sentinels == ("10.0.0.1:26379", "[fd00::2]:26380")
+    with pytest.raises(SettingsError, match="REDIS_SENTINEL_MASTER"):
+        load_settings(CommonSettings, {"REDIS_SENTINELS": "10.0.0.1:26379"})
+
+
+@pytest.mark.parametrize("address", ["sentinel", "sentinel:", ":26379", "sentinel:port", "sentinel:70000"])
+def test_a_sentinel_that_is_not_host_port_is_refused_by_name(address: str) -> None:
+    with pytest.raises(SettingsError, match=rf"REDIS_SENTINELS: '{address}'"):
+        load_settings(CommonSettings, {"REDIS_SENTINELS": address, "REDIS_SENTINEL_MASTER": "docket"})
+
+
+def test_the_pooler_mode_is_none_or_transaction() -> None:
+    assert load_settings(CommonSettings, {}).database_pooler == "none"
+    assert load_settings(CommonSettings, {"DATABASE_POOLER": "transaction"}).database_pooler == "transaction"
+    with pytest.raises(SettingsError, match="DATABASE_POOLER"):
+        load_settings(CommonSettings, {"DATABASE_POOLER": "session"})
+
+
+def test_the_worker_behind_a_transaction_pooler_needs_a_direct_listen_url() -> None:
+    from docket_worker.settings import WorkerSettings
+
+    pooled = {"DATABASE_URL": "postgresql://pooler/docket", "DATABASE_POOLER": "transaction"}
+    with pytest.raises(SettingsError, match="DATABASE_LISTEN_URL"):
+        load_settings(WorkerSettings, pooled)
+    worker = load_settings(WorkerSettings, {**pooled, "DATABASE_LISTEN_URL": "postgresql://rw/docket"})
+    assert worker.listen_url == "postgresql://rw/docket"
+    assert (
+        load_settings(WorkerSettings, {"DATABASE_URL": "postgresql://db/x"}).listen_url == "postgresql://db/x"
+    )
+
+
+def test_read_your_writes_cannot_be_negative() -> None:
+    with pytest.raises(SettingsError, match="READ_YOUR_WRITES_SECONDS"):
+        load_settings(CommonSettings, {"READ_YOUR_WRITES_SECONDS": "-1"})

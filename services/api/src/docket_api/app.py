@@ -16,6 +16,7 @@ from docket_api.server.allow import complete_allow_header
 from docket_api.server.gate import GateMiddleware
 from docket_api.server.lifespan import check_database, check_redis, make_lifespan
 from docket_api.server.openapi import RATE_LIMIT_HEADERS, StrictStructSchemaPlugin, openapi_config
+from docket_api.server.read_your_writes import ReadYourWritesMiddleware
 from docket_api.settings import ApiSettings
 from docket_core.http.client_ip import parse_networks
 from docket_core.http.plugin import ServicePlugin, wrap_asgi
@@ -65,7 +66,8 @@ def create_app(settings: ApiSettings | None = None, span_processor: SpanProcesso
                 codec=codec,
                 trusted=parse_networks(settings.trusted_proxies),
                 sentry_on=sentry_on,
-            )
+            ),
+            *([DefineMiddleware(ReadYourWritesMiddleware)] if settings.database_read_url else []),
         ],
         lifespan=[make_lifespan(settings, codec)],
         cors_config=CORSConfig(

@@ -23,6 +23,7 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
     """Every environment variable the API reads (see docs/configuration.md)."""
 
     port: int = 8000
+    database_read_url: str = ""
     jwt_secret: str = ""
     jwt_secret_previous: str = ""
     jwt_issuer: str = "docket"

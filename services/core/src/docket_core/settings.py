@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Literal, TypeVar
 import msgspec
 
 Environment = Literal["local", "test", "staging", "production"]
+# "transaction": DATABASE_URL (and DATABASE_READ_URL) lead to a transaction-mode pooler such as PgBouncer
+DatabasePooler = Literal["none", "transaction"]
 S = TypeVar("S", bound="CommonSettings")
 
 MIN_SECRET_BYTES = 32
@@ -39,8 +41,12 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
     db_pool_timeout: float = 5.0
     db_statement_timeout_ms: int = 30_000
     db_idle_in_transaction_timeout_ms: int = 5_000
+    database_pooler: DatabasePooler = "none"
+    read_your_writes_seconds: int = 300
     redis_connect_timeout: float = 2.0
     redis_socket_timeout: float = 2.0
+    redis_sentinels: tuple[str, ...] = ()
+    redis_sentinel_master: str = ""
     sentry_dsn: str = ""
     sentry_traces_sample_rate: float = 0.0
     otel_exporter_otlp_endpoint: str = ""
@@ -73,6 +79,29 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError("WORKERS must be at least 1")
         if self.reload and self.is_production:
             raise SettingsError("RELOAD is for the development loop and must be false in production")
+        if self.read_your_writes_seconds < 0:
+            raise SettingsError("READ_YOUR_WRITES_SECONDS must be 0 (off) or more")
+        self._check_sentinels()
+
+    def _check_sentinels(self) -> None:
+        for address in self.redis_sentinels:
+            try:
+                sentinel_address(address)
+            except ValueError:
+                raise SettingsError(
+                    f"REDIS_SENTINELS: {address!r} is not host:port (list them comma-separated)"
+                ) from None
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise SettingsError("REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set")
+
+
+def sentinel_address(address: str) -> tuple[str, int]:
+    """``host:port`` (or ``[v6]:port``) of one Sentinel; raises ValueError when it is not one."""
+    host, _, port = address.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(address)
+    return host, int(port)
 
 
 def require_secret(variable: str, value: str, environment: str, development_value: str) -> None:

@@ -20,12 +20,24 @@ from docket_api.domain.documents.spool import SpoolBudget
 from docket_api.server.memory_limit import memory_limit_bytes
 from docket_api.server.ratelimit import RateLimiter
 from docket_api.settings import ApiSettings
-from docket_core.db import create_pool
+from docket_core.db import Pool, create_pool
 from docket_core.metrics import sample_pool_stats
+from docket_core.read_routing import ReadRouter, WriteMarkers
 from docket_core.redis import create_redis
 from docket_core.tables.blobs import PostgresBlobStore
 
 logger = logging.getLogger("docket.api")
+
+
+async def open_read_router(settings: ApiSettings, pool: Pool, redis: Redis) -> ReadRouter:
+    """List and search reads: on the replica of DATABASE_READ_URL when it is set (its pool opened without
+    waiting, and never part of readiness: a replica that is down only sends the reads to the primary)."""
+    if not settings.database_read_url:
+        return ReadRouter(pool)
+    replica = create_pool(settings, "docket-api-read", settings.database_read_url)
+    await replica.open(wait=False)
+    ttl = settings.read_your_writes_seconds
+    return ReadRouter(pool, replica, WriteMarkers(redis, ttl) if ttl else None)
 
 
 def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-untyped-def]
@@ -39,8 +51,9 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.redis = redis
         app.state.rate_limiter = RateLimiter(redis, settings.rate_limit_window_seconds)
         app.state.auth_service = AuthService(pool, redis, codec, settings, password_hashing(settings))
+        app.state.reads = await open_read_router(settings, pool, redis)
         app.state.documents = DocumentService(
-            pool, PostgresBlobStore(), quotas_from(settings, redis), upload_policy(settings)
+            pool, PostgresBlobStore(), quotas_from(settings, redis), upload_policy(settings), app.state.reads
         )
         app.state.expected_schema = latest_version()
         stats_task = asyncio.create_task(sample_pool_stats(pool))
@@ -49,6 +62,7 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
             yield
         finally:
             stats_task.cancel()
+            await app.state.reads.close()
             await pool.close()
             await redis.aclose()
             logger.info("api stopped")

@@ -145,6 +145,13 @@ async def to_process(conn: AsyncConnection[Any], document_id: uuid.UUID) -> Row 
     return await cur.fetchone()  # type: ignore[no-any-return]
 
 
+async def owner_of(conn: AsyncConnection[Any], document_id: uuid.UUID) -> str | None:
+    """The owner's user id (as text), or None once the document is gone."""
+    cur = await conn.execute("SELECT owner_id FROM documents WHERE id = %s", (document_id,))
+    row = await cur.fetchone()
+    return str(row["owner_id"]) if row else None  # type: ignore[call-overload]
+
+
 async def mark_pending(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> Row | None:
     """Queued for (re)processing by its owner; the old text keeps serving until the new one is ready."""
     cur = await conn.execute(

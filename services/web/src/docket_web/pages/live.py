@@ -3,7 +3,8 @@
 A browser keeps only about six HTTP/1.1 connections per site, so a page with many pending documents must
 not open one EventSource each. The web follows each document's API stream itself (over its pooled
 connections) and forwards every status change on one stream, which ends with an ``end`` event once every
-document is ready or failed; the script closes it then, so EventSource does not reconnect.
+document is ready or failed; the script closes it then, so EventSource does not reconnect. A document's
+API stream that ends early is followed again, so a replaced API pod does not freeze the page.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from docket_web.server.render import AnyRequest, provide_api
 MAX_DOCUMENTS = 50
 KEEPALIVE_SECONDS = 15.0
 TICK_SECONDS = 1.0
+# an API stream that ends early is followed again after 1, 2, 4, 5, 5… seconds, at most 8 times in a row
+REFOLLOW_BASE_SECONDS = 1.0
+REFOLLOW_CAP_SECONDS = 5.0
+MAX_REFOLLOWS = 8
 logger = logging.getLogger("docket.web.events")
 
 
@@ -36,33 +41,63 @@ def _frame(event: str, data: bytes) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
 
 
-async def _follow(api: Api, document_id: uuid.UUID, queue: asyncio.Queue[StatusEvent | None]) -> None:
-    """Put each status event of one document on ``queue``, then ``None`` when its stream is over."""
+async def _follow(
+    api: Api, document_id: uuid.UUID, queue: asyncio.Queue[StatusEvent | None], lifecycle: Lifecycle
+) -> None:
+    """Put each status change of one document on ``queue`` until it is final, then ``None``.
+
+    An API stream that ends before a final status (its pod replaced or draining, the network cut) is
+    followed again after a pause, up to ``MAX_REFOLLOWS`` times in a row; its first event repeats the
+    current status, which is passed on only if it changed. A 4xx other than 429 ends the following.
+    """
+    last: StatusEvent | None = None
+    failures = 0
     try:
-        async with api.stream("GET", f"/api/v1/documents/{document_id}/events") as response:
-            if response.status_code != 200:
+        while not lifecycle.draining:
+            try:
+                async with api.stream("GET", f"/api/v1/documents/{document_id}/events") as response:
+                    if response.status_code == 200:
+                        async for event in _status_events(response):
+                            failures = 0
+                            if event != last:
+                                last = event
+                                await queue.put(event)
+                            if event.is_final:
+                                return
+                    elif response.status_code != 429 and response.status_code < 500:
+                        return  # deleted, or not the user's: nothing more will come
+            except SignInRequiredError:
                 return
-            event, data = "message", []
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].removeprefix(" "))
-                elif not line:
-                    if event == "status" and data:
-                        with contextlib.suppress(MalformedMessageError):
-                            await queue.put(decode_status_event("\n".join(data)))
-                    event, data = "message", []
-    except (ApiUnavailableError, SignInRequiredError, httpx.HTTPError) as exc:
-        logger.info("status stream of %s ended early: %s", document_id, type(exc).__name__)
+            except (ApiUnavailableError, httpx.HTTPError) as exc:
+                logger.info("status stream of %s cut: %s", document_id, type(exc).__name__)
+            failures += 1
+            if failures > MAX_REFOLLOWS:
+                logger.info("status stream of %s given up after %d tries", document_id, failures)
+                return
+            await asyncio.sleep(min(REFOLLOW_BASE_SECONDS * 2 ** (failures - 1), REFOLLOW_CAP_SECONDS))
     finally:
         await queue.put(None)
+
+
+async def _status_events(response: httpx.Response) -> AsyncIterator[StatusEvent]:
+    """The ``status`` events of an SSE response, as they arrive."""
+    event, data = "message", []
+    async for line in response.aiter_lines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+        elif not line:
+            if event == "status" and data:
+                with contextlib.suppress(MalformedMessageError):
+                    yield decode_status_event("\n".join(data))
+            event, data = "message", []
 
 
 async def merged_statuses(api: Api, ids: list[uuid.UUID], lifecycle: Lifecycle) -> AsyncIterator[bytes]:
     """SSE frames: every document's status changes, then ``end``; stops early when shutdown begins."""
     queue: asyncio.Queue[StatusEvent | None] = asyncio.Queue()
-    tasks = [asyncio.create_task(_follow(api, document_id, queue)) for document_id in ids]
+    tasks = [asyncio.create_task(_follow(api, document_id, queue, lifecycle)) for document_id in ids]
     open_streams, idle = len(tasks), 0.0
     try:
         yield b"retry: 5000\n\n"

@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
@@ -28,6 +29,15 @@ from docket_worker.settings import WorkerSettings
 
 logger = logging.getLogger("docket.worker.runner")
 STATS_INTERVAL_SECONDS = 5.0
+LISTEN_CHECK_SECONDS = 30.0
+# libpq: probe an idle LISTEN connection after 10 s, give up after three lost probes or 15 s unanswered
+LISTEN_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
 
 
 def new_worker_id() -> str:
@@ -169,17 +179,26 @@ class JobRunner:
             await _after_death(ctx)
 
     async def _listen(self) -> None:
-        """LISTEN on the queue channel; any notification wakes the dispatcher at once."""
+        """LISTEN on the queue channel; any notification wakes the dispatcher at once.
+
+        The connection goes to DATABASE_LISTEN_URL (the primary itself: a transaction pooler cannot
+        hold a LISTEN). Keepalives and a periodic query notice a connection the network silently
+        dropped (a failover moving the primary), which would otherwise wait for NOTIFYs forever.
+        """
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self.settings.database_url, autocommit=True, application_name="docket-worker-listen"
+                    make_conninfo(self.settings.listen_url, **LISTEN_KEEPALIVES),
+                    autocommit=True,
+                    application_name="docket-worker-listen",
                 )
                 async with conn:
                     await conn.execute(f"LISTEN {JOBS_NOTIFY_CHANNEL}")
                     self._wake.set()  # catch up on anything enqueued while we were not listening
-                    async for _ in conn.notifies():
-                        self._wake.set()
+                    while True:
+                        async for _ in conn.notifies(timeout=LISTEN_CHECK_SECONDS):
+                            self._wake.set()
+                        await conn.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise
             except (psycopg.Error, OSError) as exc:

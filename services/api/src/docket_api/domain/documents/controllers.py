@@ -11,12 +11,18 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Response, ServerSentEvent, Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from redis.exceptions import RedisError
 
 from docket_api.domain import patterns
 from docket_api.domain.auth.deps import provide_principal
 from docket_api.domain.auth.tokens import Principal
 from docket_api.domain.documents.cursor import DOCUMENT_CURSOR
-from docket_api.domain.documents.events import STATUS_EVENT_SCHEMA, status_stream
+from docket_api.domain.documents.events import (
+    STATUS_EVENT_SCHEMA,
+    live_status_unavailable,
+    status_stream,
+    subscribe,
+)
 from docket_api.domain.documents.filenames import content_disposition
 from docket_api.domain.documents.ranges import parse_range
 from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage
@@ -204,7 +210,10 @@ class DocumentController(Controller):
         "/{document_id:uuid}/events",
         summary="Server-Sent Events with each status change until the document is ready or failed",
         operation_class=EVENTS_OPERATION,
-        responses=DOCUMENT_RESPONSES,
+        responses={
+            **DOCUMENT_RESPONSES,
+            503: problem_spec("Redis is unreachable for a moment (or the token check is); retry"),
+        },
     )
     async def events(
         self,
@@ -213,14 +222,23 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
         documents: NamedDependency[DocumentService],
     ) -> ServerSentEvent:
-        pubsub = request.app.state.redis.pubsub()
+        redis, channel = request.app.state.redis, document_events_channel(str(document_id))
         # subscribe before reading the status, so no change can slip between the two
-        await pubsub.subscribe(document_events_channel(str(document_id)))
+        try:
+            pubsub = await subscribe(redis, channel)
+        except (RedisError, OSError):
+            raise live_status_unavailable() from None
         try:
             current = await documents.status(principal.user_id, document_id)
         except BaseException:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             raise
-        return ServerSentEvent(
-            status_stream(pubsub, current, request.app.state.lifecycle), headers={"Cache-Control": "no-cache"}
+        stream = status_stream(
+            redis,
+            channel,
+            pubsub,
+            current,
+            lambda: documents.status(principal.user_id, document_id),
+            request.app.state.lifecycle,
         )
+        return ServerSentEvent(stream, headers={"Cache-Control": "no-cache"})

@@ -35,6 +35,7 @@ from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent, U
 from docket_core.http.paced_body import paced
 from docket_core.http.problems import Problem
 from docket_core.metrics import QUOTA_REFUSALS
+from docket_core.read_routing import ReadRouter
 from docket_core.tables import documents as repo
 from docket_core.tables.blobs import BlobStore
 from docket_core.tables.jobs import enqueue, unfinished_status
@@ -81,11 +82,13 @@ class DocumentService:
         blobs: BlobStore,
         quotas: Quotas,
         uploads: UploadPolicy,
+        reads: ReadRouter | None = None,
     ) -> None:
         self.pool = pool
         self.blobs = blobs
         self.quotas = quotas
         self.uploads = uploads
+        self.reads = reads or ReadRouter(pool)  # the list may run on a replica (DATABASE_READ_URL)
 
     async def upload(
         self, owner_id: str, content_type: str | None, content_length: str | None, body: AsyncIterator[bytes]
@@ -131,10 +134,12 @@ class DocumentService:
         self, owner_id: str, limit: int, cursor: str | None, status: str | None, title_prefix: str | None
     ) -> DocumentPage:
         after = decode_cursor(cursor) if cursor else None
-        async with self.pool.connection() as conn:
-            rows = await repo.page(
+        rows = await self.reads.run(
+            owner_id,
+            lambda conn: repo.page(
                 conn, owner_id, limit=limit + 1, after=after, status=status, title_prefix=title_prefix
-            )
+            ),
+        )
         items = [document_out(row) for row in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
         return DocumentPage(items, encode_cursor(last["created_at"], last["id"]) if last else None)

@@ -17,6 +17,7 @@ from docket_api.domain.auth.tokens import Principal
 from docket_api.domain.documents.cursor import SEARCH_CURSOR, decode_offset, encode_offset
 from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES
 from docket_core.http.problems import Problem
+from docket_core.read_routing import ReadRouter
 from docket_core.tables.documents import HIT_END, HIT_START, search
 
 MAX_QUERY_CHARS = 200
@@ -71,8 +72,10 @@ class SearchController(Controller):
             raise Problem(422, "The search query is empty.", slug="validation-error",
                           errors=[{"field": "q", "message": "must not be blank"}])  # fmt: skip
         offset = decode_offset(cursor)
-        async with request.app.state.pool.connection() as conn:
-            rows = await search(conn, principal.user_id, query, limit, offset)
+        reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
+        rows = await reads.run(
+            principal.user_id, lambda conn: search(conn, principal.user_id, query, limit, offset)
+        )
         items = [
             SearchHit(
                 id=str(row["id"]),
