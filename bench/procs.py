@@ -27,6 +27,7 @@ class Proc:
     popen: subprocess.Popen[bytes]
     log: Path
     port: int | None = None
+    management_port: int | None = None  # where the api's and the web's probes answer
 
     @property
     def pid(self) -> int:
@@ -34,6 +35,10 @@ class Proc:
 
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def probe_url(self, path: str = "") -> str:
+        """``path`` on the management port, or on the only port of a process that has none."""
+        return f"http://127.0.0.1:{self.management_port or self.port}{path}"
 
 
 def spawn(
@@ -74,14 +79,15 @@ def log_tail(proc: Proc, lines: int = 20) -> str:
 
 
 def wait_http(proc: Proc, path: str = "/readyz", timeout: float = 60.0) -> float:
-    """Poll ``path`` until it answers 200; returns the seconds it took. Raises if the process dies."""
+    """Poll ``path`` (on the management port, if any) until it answers 200; returns the seconds it took.
+    Raises if the process dies."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if proc.popen.poll() is not None:
             raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{log_tail(proc)}")
         with (
             contextlib.suppress(OSError, urllib.error.URLError),
-            urllib.request.urlopen(proc.url(path), timeout=2) as response,  # noqa: S310 (http://127.0.0.1 only)
+            urllib.request.urlopen(proc.probe_url(path), timeout=2) as response,  # noqa: S310 (http://127.0.0.1 only)
         ):
             if response.status == 200:
                 return time.monotonic() - started

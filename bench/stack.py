@@ -137,6 +137,8 @@ class Stack:
 
     def _start(self, name: str, argv: list[str], env: dict[str, str], port: int, ready: str) -> Proc:
         proc = procs.spawn(name, argv, env, self.workdir, cwd=ROOT, port=port)
+        if "MANAGEMENT_PORT" in env:
+            proc.management_port = int(env["MANAGEMENT_PORT"])
         self.running.append(proc)
         procs.wait_http(proc, ready)
         return proc
@@ -150,7 +152,10 @@ class Stack:
     ) -> Proc:
         """Docket's API as it runs in production (`docket-api serve`), or the same factory under granian."""
         port = free_port()
-        env = self.env({"PORT": str(port), "WORKERS": str(workers), **(extra or {})})
+        env = self.env(
+            {"PORT": str(port), "MANAGEMENT_PORT": str(free_port()), "WORKERS": str(workers), **(extra or {})}
+        )
+        ready = "/readyz"
         if server == "uvicorn":
             argv = [str(BIN / "docket-api"), "serve"]
         elif server == "granian":
@@ -162,9 +167,13 @@ class Stack:
                 "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "1",
                 "--no-ws", "--log-level", "warning", "docket_api.app:create_app",
             ]  # fmt: skip
+            # granian listens on PORT alone, so the probes (MANAGEMENT_PORT) are out of reach: wait for
+            # a public page instead
+            env.pop("MANAGEMENT_PORT")
+            ready = "/api/openapi.json"
         else:
             raise ValueError(f"unknown server {server!r}")
-        return self._start(name, argv, env, port, "/readyz")
+        return self._start(name, argv, env, port, ready)
 
     def start_reference(self, workers: int = 1) -> Proc:
         """The bare reference app (bench/reference) under uvicorn with Docket's server settings."""
@@ -181,7 +190,7 @@ class Stack:
 
     def start_web(self, api: Proc) -> Proc:
         port = free_port()
-        env = self.env({"PORT": str(port), "API_URL": api.url()})
+        env = self.env({"PORT": str(port), "MANAGEMENT_PORT": str(free_port()), "API_URL": api.url()})
         return self._start("web", [str(BIN / "docket-web"), "serve"], env, port, "/healthz")
 
     def stop(self, proc: Proc) -> None:

@@ -10,8 +10,10 @@ Environment (all optional):
   DEV_PG_PORT       PostgreSQL (default 55432)
   DEV_REDIS_PORT    Redis (default 56379)
   DEV_API_PORT      api (default 8000)
+  DEV_API_MANAGEMENT_PORT  api's probes and metrics (default 8001)
   DEV_WORKER_PORT   worker's probes and metrics (default 9000)
   DEV_WEB_PORT      web (default 8080)
+  DEV_WEB_MANAGEMENT_PORT  web's probes and metrics (default 8081)
 
 A port already in use stops start-up with one line naming the process that holds it. One run per data
 directory (it holds DEV_DATA_DIR/dev.lock). A run killed outright (SIGKILL, OOM) leaves processes
@@ -63,12 +65,15 @@ class Service:
     argv: tuple[str, ...]
     port_variable: str
     default_port: int
+    # the api and the web serve their probes and metrics on a port of their own (MANAGEMENT_PORT)
+    management_variable: str | None = None
+    default_management_port: int = 0
 
 
 SERVICES = (
-    Service("api", ("docket-api", "serve"), "DEV_API_PORT", 8000),
+    Service("api", ("docket-api", "serve"), "DEV_API_PORT", 8000, "DEV_API_MANAGEMENT_PORT", 8001),
     Service("worker", ("docket-worker", "run"), "DEV_WORKER_PORT", 9000),
-    Service("web", ("docket-web", "serve"), "DEV_WEB_PORT", 8080),
+    Service("web", ("docket-web", "serve"), "DEV_WEB_PORT", 8080, "DEV_WEB_MANAGEMENT_PORT", 8081),
 )
 
 
@@ -95,6 +100,9 @@ class DevConfig:
     def from_env(cls, env: Mapping[str, str]) -> DevConfig:
         defaults = {"DEV_PG_PORT": 55432, "DEV_REDIS_PORT": 56379}
         defaults.update({service.port_variable: service.default_port for service in SERVICES})
+        defaults.update(
+            {s.management_variable: s.default_management_port for s in SERVICES if s.management_variable}
+        )
         ports = {variable: _port(env, variable, default) for variable, default in defaults.items()}
         if len(set(ports.values())) < len(ports):
             raise DevError(f"two of {', '.join(ports)} name the same port: {ports}")
@@ -229,7 +237,10 @@ class DevRun:
             raise DevError(f"migrations failed (docket-api migrate exited with status {status})")
         for service in SERVICES:
             port = self.config.port(service)
-            self.spawn(service.name, service.argv, {**env, "PORT": str(port)})
+            ports = {"PORT": str(port)}
+            if service.management_variable:
+                ports["MANAGEMENT_PORT"] = str(self.config.ports[service.management_variable])
+            self.spawn(service.name, service.argv, {**env, **ports})
             self.wait_until_listening(service.name, port)
 
     def service_env(self) -> dict[str, str]:
@@ -274,11 +285,13 @@ class DevRun:
         ports = self.config.ports
         say(
             "\nDocket is running:\n"
-            f"  web      http://127.0.0.1:{ports['DEV_WEB_PORT']}/\n"
+            f"  web      http://127.0.0.1:{ports['DEV_WEB_PORT']}/  "
+            f"(probes: http://127.0.0.1:{ports['DEV_WEB_MANAGEMENT_PORT']}/readyz)\n"
             f"  api      http://127.0.0.1:{ports['DEV_API_PORT']}/api/v1  "
-            f"(docs: http://127.0.0.1:{ports['DEV_API_PORT']}/api/docs)\n"
-            f"  worker   http://127.0.0.1:{ports['DEV_WORKER_PORT']}/readyz  "
-            "(metrics on /metrics of each service)\n"
+            f"(docs: http://127.0.0.1:{ports['DEV_API_PORT']}/api/docs; "
+            f"probes: http://127.0.0.1:{ports['DEV_API_MANAGEMENT_PORT']}/readyz)\n"
+            f"  worker   http://127.0.0.1:{ports['DEV_WORKER_PORT']}/readyz\n"
+            "  (each service's /metrics is beside its /readyz)\n"
             f"  postgres {self.pg.url('postgres')}\n"
             f"  redis    {self.redis.url()}\n"
             "Press Ctrl-C to stop.\n"

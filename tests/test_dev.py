@@ -36,7 +36,15 @@ DEV_SCRIPT = ROOT / "scripts" / "dev.py"
 MARK = "DOCKET_DEV_TEST_MARK"
 STOP_DEADLINE = 10.0  # the promise: everything is gone within 10 s of the signal
 START_DEADLINE = 180.0  # did not hang; a loaded two-core machine starts the three services slowly
-PORT_VARIABLES = ("DEV_PG_PORT", "DEV_REDIS_PORT", "DEV_API_PORT", "DEV_WORKER_PORT", "DEV_WEB_PORT")
+PORT_VARIABLES = (
+    "DEV_PG_PORT",
+    "DEV_REDIS_PORT",
+    "DEV_API_PORT",
+    "DEV_API_MANAGEMENT_PORT",
+    "DEV_WORKER_PORT",
+    "DEV_WEB_PORT",
+    "DEV_WEB_MANAGEMENT_PORT",
+)
 
 
 class Sampler:

@@ -1,4 +1,5 @@
-"""Every service's console script starts as a real process and answers /healthz."""
+"""Every service's console script starts as a real process and answers /healthz (on MANAGEMENT_PORT for
+the api and the web, on its only port for the worker)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,17 @@ from servers import cli, service_process
 def test_service_starts_and_answers_healthz(
     script: str, command: str, database_url: str, redis_url: str
 ) -> None:
-    port = free_port()
+    port, management_port = free_port(), free_port()
     env = {
         "PORT": str(port),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "API_URL": "http://127.0.0.1:9",
     }
+    if script != "docket-worker":
+        env["MANAGEMENT_PORT"] = str(management_port)
     with service_process([*cli(script), command], env, port):
-        response = httpx.get(f"http://127.0.0.1:{port}/healthz")
+        response = httpx.get(f"http://127.0.0.1:{env.get('MANAGEMENT_PORT', port)}/healthz")
         assert response.status_code == 200
         assert response.json() == {"status": "ok"}
         assert response.headers["x-content-type-options"] == "nosniff"
@@ -48,9 +51,10 @@ def test_two_server_processes_share_one_metrics_view_and_stop_cleanly(
 ) -> None:
     import signal
 
-    port = free_port()
+    port, management_port = free_port(), free_port()
     env = {
         "PORT": str(port),
+        "MANAGEMENT_PORT": str(management_port),
         "WORKERS": "2",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -61,7 +65,7 @@ def test_two_server_processes_share_one_metrics_view_and_stop_cleanly(
         # fresh connections spread over both processes; each counts its own requests
         for _ in range(40):
             httpx.get(f"{base}/api/v1/auth/me", headers={"Connection": "close"})
-        text = httpx.get(f"{base}/metrics").text
+        text = httpx.get(f"http://127.0.0.1:{management_port}/metrics").text
         line = next(
             row
             for row in text.splitlines()

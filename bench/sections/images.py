@@ -50,8 +50,10 @@ def _own_bytes(image: str, base: str) -> int | None:
 
 
 def _cold_start(ctx: Context, image: str, command: str, api_url: str) -> float:
-    port = free_port()
-    env = ctx.stack.env({"PORT": str(port), "HOST": "127.0.0.1", "API_URL": api_url})
+    port, management_port = free_port(), free_port()
+    env = ctx.stack.env(
+        {"PORT": str(port), "MANAGEMENT_PORT": str(management_port), "HOST": "127.0.0.1", "API_URL": api_url}
+    )
     name = f"docket-bench-{port}"
     args = ["run", "-d", "--rm", "--name", name, "--network", "host"]
     for key in (
@@ -61,6 +63,7 @@ def _cold_start(ctx: Context, image: str, command: str, api_url: str) -> float:
         "JWT_SECRET",
         "CSRF_SECRET",
         "PORT",
+        "MANAGEMENT_PORT",
         "HOST",
         "API_URL",
     ):
@@ -72,7 +75,9 @@ def _cold_start(ctx: Context, image: str, command: str, api_url: str) -> float:
     try:
         while time.monotonic() - started < READY_TIMEOUT:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+                # the worker has no MANAGEMENT_PORT: its probes stay on PORT
+                probe_port = port if command == "run" else management_port
+                with urllib.request.urlopen(f"http://127.0.0.1:{probe_port}/readyz", timeout=1) as response:
                     if response.status == 200:
                         return time.monotonic() - started
             except (OSError, urllib.error.URLError):

@@ -130,6 +130,8 @@ def container_env(service: str, port: int, database_url: str, redis_url: str, **
         env |= {"JWT_SECRET": TEST_SECRET, "RATE_LIMIT_ANONYMOUS": "10000", "RATE_LIMIT_USER": "10000"}
     if service == "worker":
         env |= {"WORKER_POLL_INTERVAL_SECONDS": "0.5"}
+    else:  # the api's and the web's probes answer on a port of their own
+        env |= {"MANAGEMENT_PORT": str(free_port())}
     return env | extra
 
 
@@ -193,11 +195,17 @@ class Running:
     service: str
     container: Any
     port: int
+    management_port: int
     ready_seconds: float
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def management_url(self) -> str:
+        """Where /healthz, /readyz and /metrics answer (the worker's only port)."""
+        return f"http://127.0.0.1:{self.management_port}"
 
     def logs(self) -> str:
         return logs_of(self.container)
@@ -207,12 +215,13 @@ class Running:
 def run_service(service: str, env: Mapping[str, str]) -> Iterator[Running]:
     """Start ``service``'s image with its default command; yield once /readyz answers 200."""
     port = int(env["PORT"])
+    management_port = int(env.get("MANAGEMENT_PORT") or port)
     container = hardened(image_name(service), COMMANDS[service], env)
     started = time.monotonic()
     container.start()
     try:
-        ready = wait_ready(container, port, started)
-        yield Running(service, container, port, ready)
+        ready = wait_ready(container, management_port, started)
+        yield Running(service, container, port, management_port, ready)
     finally:
         container.stop()
 

@@ -64,18 +64,20 @@ def test_checkov_dockerfile_checks_pass() -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
-def _recipe(service: str, port: str) -> list[str]:
-    """The Dockerfile's instructions with the service's own name, port and description taken out."""
+def _recipe(service: str, port: str, management_port: str) -> list[str]:
+    """The Dockerfile's instructions with the service's own name, ports and description taken out."""
     lines = (ROOT / "services" / service / "Dockerfile").read_text().splitlines()
     recipe = []
     for line in lines:
         if line.lstrip().startswith("#") or "image.description" in line:
             continue
-        recipe.append(line.replace(service, "SERVICE").replace(port, "PORT"))
+        recipe.append(
+            line.replace(service, "SERVICE").replace(port, "PORT").replace(management_port, "MANAGEMENT")
+        )
     return recipe
 
 
 def test_api_and_web_images_share_one_recipe() -> None:
     # Three Dockerfiles are asked for, one per service; api and web must not drift apart (the worker
     # adds the PostgreSQL client on top of the same stages).
-    assert _recipe("api", "8000") == _recipe("web", "8080")
+    assert _recipe("api", "8000", "8001") == _recipe("web", "8080", "8081")

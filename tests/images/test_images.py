@@ -173,7 +173,7 @@ def test_container_is_ready_on_a_read_only_root_and_its_healthcheck_passes(
     service: str, kit: Any, stack: dict[str, Any], images: dict[str, Any]
 ) -> None:
     running = stack[service]
-    assert httpx.get(f"{running.url}/readyz", timeout=5).status_code == 200
+    assert httpx.get(f"{running.management_url}/readyz", timeout=5).status_code == 200
     attrs = running.container.get_wrapped_container().attrs
     assert attrs["HostConfig"]["ReadonlyRootfs"] is True
     assert attrs["Config"]["User"] == "10001:10001"

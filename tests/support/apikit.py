@@ -19,8 +19,9 @@ PASSWORD = "correct horse battery"
 
 
 def api_settings(database_url: str, redis_url: str, **overrides: Any) -> ApiSettings:
-    """Test settings: high rate limits and a small pool unless overridden."""
+    """Test settings: high rate limits and a small pool unless overridden; probes on a free port."""
     base: dict[str, Any] = {
+        "management_port": free_port(),
         "environment": "test",
         "database_url": database_url,
         "redis_url": redis_url,

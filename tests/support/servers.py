@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,24 +15,54 @@ from typing import Any
 
 import httpx
 import uvicorn
-from embedded_services import free_port, wait_for_port
+from embedded_services import wait_for_port
+
+from docket_core.http.plugin import management_port_of
+
+
+class ServedUrl(str):
+    """A server's public base URL that also knows where its probes and metrics answer."""
+
+    management: str
+
+    def __new__(cls, url: str, management: str) -> ServedUrl:
+        served = super().__new__(cls, url)
+        served.management = management
+        return served
+
+
+def _listening_socket(port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
 
 
 class ThreadedServer:
-    """uvicorn serving ``app`` on a free loopback port in a background thread."""
+    """uvicorn serving ``app`` in a background thread on a free loopback port, and on the app's
+    management port too when it has one (as ``docket-api serve`` does: one server, two sockets)."""
 
     def __init__(self, app: Any) -> None:
-        self.port = free_port()
+        self.sockets = [_listening_socket(0)]
+        self.port = self.sockets[0].getsockname()[1]
+        self.management_port = management_port_of(app)
+        if self.management_port is not None:
+            self.sockets.append(_listening_socket(self.management_port))
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on",
             loop="asyncio", timeout_graceful_shutdown=5, proxy_headers=False,
         )  # fmt: skip
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": self.sockets}, daemon=True)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def url(self) -> ServedUrl:
+        return ServedUrl(f"http://127.0.0.1:{self.port}", self.management_url)
+
+    @property
+    def management_url(self) -> str:
+        """Where /healthz, /readyz and /metrics answer (the public port itself for the worker)."""
+        return f"http://127.0.0.1:{self.management_port or self.port}"
 
     def __enter__(self) -> ThreadedServer:
         self.thread.start()
@@ -45,13 +76,19 @@ class ThreadedServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(15)
+        for sock in self.sockets:
+            sock.close()
 
 
 @contextlib.contextmanager
 def service_process(
     argv: list[str], env: Mapping[str, str], port: int, ready_path: str = "/healthz"
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a service CLI as a real process and wait until ``ready_path`` answers."""
+    """Start a service CLI as a real process and wait until ``ready_path`` answers.
+
+    The probe is asked on ``MANAGEMENT_PORT`` when ``env`` sets one (api and web), else on ``port``.
+    """
+    probe_port = int(env.get("MANAGEMENT_PORT") or port)
     proc = subprocess.Popen(
         argv,
         env={**os.environ, **env},
@@ -59,11 +96,11 @@ def service_process(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(port, timeout=30)
+        wait_for_port(probe_port, timeout=30)
         deadline = time.monotonic() + 30
         while True:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=1).status_code < 500:
+                if httpx.get(f"http://127.0.0.1:{probe_port}{ready_path}", timeout=1).status_code < 500:
                     break
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"{argv} did not become ready: {_drain(proc)}")

@@ -36,5 +36,7 @@ def serve_api(clean_db: str, clean_redis: str) -> Iterator[ServeApi]:
 @pytest.fixture
 def api(serve_api: ServeApi) -> Iterator[httpx.Client]:
     """An HTTP client for an API with test defaults."""
-    with httpx.Client(base_url=serve_api(), timeout=10) as client:
+    url = serve_api()
+    with httpx.Client(base_url=url, timeout=10) as client:
+        client.management = url.management  # type: ignore[attr-defined]  # where probes and metrics answer
         yield client

@@ -26,8 +26,9 @@ def _assert_security_headers(response: httpx.Response) -> None:
 
 def test_security_headers_are_on_success_error_and_probe_responses(api: httpx.Client) -> None:
     for response in (
-        api.get("/healthz"),
-        api.get("/readyz"),
+        httpx.get(f"{api.management}/healthz"),
+        httpx.get(f"{api.management}/readyz"),
+        api.get("/healthz"),  # the public port's 404
         api.get("/api/v1/auth/me"),
         api.get("/no/such/route"),
         api.post("/api/v1/auth/login", content=b"{"),
@@ -98,7 +99,7 @@ def test_cors_preflight_allows_only_configured_origins(serve_api: Callable[..., 
         f"{base}/api/v1/auth/login", headers={"Origin": "https://evil.example", **preflight}
     )
     assert "access-control-allow-origin" not in denied.headers
-    simple = httpx.get(f"{base}/healthz", headers={"Origin": "https://evil.example"})
+    simple = httpx.get(f"{base}/api/v1/auth/me", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
 
 

@@ -51,6 +51,7 @@ def logged_session(make_database: Callable[[bool], str], redis_url: str) -> Logg
     env = {
         "ENVIRONMENT": "test",
         "PORT": str(port),
+        "MANAGEMENT_PORT": str(free_port()),
         "DATABASE_URL": make_database(True),
         "REDIS_URL": redis_url,
         "JWT_SECRET": JWT_SECRET,

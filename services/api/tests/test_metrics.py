@@ -18,7 +18,7 @@ def _samples(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_requests_are_counted_by_route_template_and_status(api: httpx.Client) -> None:
-    base = str(api.base_url).rstrip("/")
+    base = api.management
     key = ("docket_http_requests_total", (("method", "GET"), ("route", "/api/v1/auth/me"), ("status", "401")))
     before = _samples(base).get(key, 0.0)
     for _ in range(3):
@@ -35,7 +35,7 @@ def test_requests_are_counted_by_route_template_and_status(api: httpx.Client) ->
 
 
 def test_pool_size_in_use_and_waiting_are_exported(api: httpx.Client) -> None:
-    base = str(api.base_url).rstrip("/")
+    base = api.management
     deadline = time.monotonic() + 10
     while True:
         samples = _samples(base)
@@ -48,5 +48,5 @@ def test_pool_size_in_use_and_waiting_are_exported(api: httpx.Client) -> None:
 
 
 def test_metrics_endpoint_uses_the_prometheus_content_type(api: httpx.Client) -> None:
-    response = api.get("/metrics")
+    response = httpx.get(f"{api.management}/metrics")
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"

@@ -11,7 +11,7 @@ from embedded_services import EmbeddedRedis
 
 
 def _metric(base: str, name: str) -> float:
-    for line in httpx.get(f"{base}/metrics").text.splitlines():
+    for line in httpx.get(f"{base.management}/metrics").text.splitlines():
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
@@ -33,7 +33,7 @@ def test_anonymous_client_gets_429_with_retry_after_once_over_the_limit(
 
 
 def test_probes_and_metrics_are_exempt(serve_api: Callable[..., str]) -> None:
-    base = serve_api(rate_limit_anonymous=1)
+    base = serve_api(rate_limit_anonymous=1).management
     for _ in range(5):
         assert httpx.get(f"{base}/healthz").status_code == 200
         assert httpx.get(f"{base}/metrics").status_code == 200

@@ -35,9 +35,10 @@ SLOW_BODY_SECONDS = 1.5
 DRAINING_LOG = "shutdown signal received; draining in-flight work"
 
 
-def api_env(port: int, database_url: str, redis_url: str) -> dict[str, str]:
+def api_env(port: int, database_url: str, redis_url: str, management_port: int) -> dict[str, str]:
     return {
         "PORT": str(port),
+        "MANAGEMENT_PORT": str(management_port),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "JWT_SECRET": TEST_SECRET,
@@ -116,10 +117,11 @@ def refuses_connections(port: int) -> bool:
 def test_signal_drains_in_flight_requests_refuses_new_ones_and_exits_0(
     sig: signal.Signals, clean_db: str, clean_redis: str
 ) -> None:
-    port = free_port()
+    port, management_port = free_port(), free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with service_process([*cli("docket-api"), "serve"], api_env(port, clean_db, clean_redis), port) as proc:
-        probe = KeepAliveProbe(port)
+    env = api_env(port, clean_db, clean_redis, management_port)
+    with service_process([*cli("docket-api"), "serve"], env, port) as proc:
+        probe = KeepAliveProbe(management_port)
         assert probe.get("/readyz") == (200, {"status": "ready", "checks": {"database": "ok", "redis": "ok"}})
 
         slow = SlowRegistration(base_url, delay_after_release=SLOW_BODY_SECONDS)
@@ -142,6 +144,7 @@ def test_signal_drains_in_flight_requests_refuses_new_ones_and_exits_0(
         time.sleep(0.3)
         assert proc.poll() is None, "exited while a request was still in flight"
         assert refuses_connections(port)
+        assert refuses_connections(management_port)
 
         slow.join(GRACE_SECONDS + 10)
         assert slow.error is None, repr(slow.error)
@@ -170,7 +173,8 @@ def test_a_request_that_outlasts_the_grace_period_is_cut_off_and_the_process_sti
 ) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with service_process([*cli("docket-api"), "serve"], api_env(port, clean_db, clean_redis), port) as proc:
+    env = api_env(port, clean_db, clean_redis, free_port())
+    with service_process([*cli("docket-api"), "serve"], env, port) as proc:
         stuck = SlowRegistration(base_url, delay_after_release=0)
         stuck.start()
         assert stuck.first_part_sent.wait(10)
@@ -204,7 +208,7 @@ def test_readyz_turns_503_on_an_open_keep_alive_connection_as_soon_as_draining_b
 ) -> None:
     app = create_app(api_settings(clean_db, clean_redis))
     with ThreadedServer(app) as server:
-        probe = KeepAliveProbe(server.port)
+        probe = KeepAliveProbe(server.management_port)
         try:
             assert probe.get("/readyz")[0] == 200
             litestar_of(app).state.lifecycle.begin_drain()

@@ -139,11 +139,12 @@ def collector() -> Iterator[SentryCollector]:
 @pytest.fixture(scope="module")
 def sentry_run(collector: SentryCollector, redis_url: str) -> SentryRun:
     """Run the API with Sentry on and a database that refuses connections; cause 500s, hit probes."""
-    port = free_port()
+    port, management_port = free_port(), free_port()
     env = {
         "ENVIRONMENT": "test",
         "RELEASE": RELEASE,
         "PORT": str(port),
+        "MANAGEMENT_PORT": str(management_port),
         # nothing listens here, so every request that needs the database fails with a 500
         "DATABASE_URL": f"postgresql://docket@127.0.0.1:{free_port()}/docket",
         "DB_POOL_TIMEOUT": "0.5",
@@ -169,7 +170,9 @@ def sentry_run(collector: SentryCollector, redis_url: str) -> SentryRun:
             statuses["login"] = login.status_code
             statuses["me"] = client.get("/api/v1/auth/me", headers=secret_headers).status_code
             for probe in PROBES:
-                statuses[probe] = client.get(probe, headers=secret_headers).status_code
+                statuses[probe] = httpx.get(
+                    f"http://127.0.0.1:{management_port}{probe}", headers=secret_headers
+                ).status_code
         # uvicorn exits cleanly on SIGTERM, and the sdk flushes its queue at interpreter exit
         output = stop_and_read(proc)
     return SentryRun(list(collector.envelopes), user_id, access_token, statuses, output)

@@ -256,7 +256,7 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(stack: Browser) -> None:
         headers={"X-CSRFToken": stack.csrf_token("/signin"), "Accept": "application/json"},
     )
     assert scripted.status_code == 401
-    assert httpx.get(f"{stack.base_url}/metrics").status_code == 200
+    assert httpx.get(f"{stack.management}/metrics").status_code == 200
 
 
 def test_process_again_queues_the_document_and_returns_to_its_page(small: Browser, clean_db: str) -> None:

@@ -17,9 +17,10 @@ def test_sigterm_ends_open_event_streams_and_exits_zero(
     serve_api: Callable[..., str], clean_redis: str
 ) -> None:
     api = serve_api()
-    port = free_port()
+    port, management_port = free_port(), free_port()
     env = {
         "PORT": str(port),
+        "MANAGEMENT_PORT": str(management_port),
         "API_URL": api,
         "REDIS_URL": clean_redis,
         "ENVIRONMENT": "test",
@@ -48,7 +49,7 @@ def test_sigterm_ends_open_event_streams_and_exits_zero(
             listener = threading.Thread(target=listen, daemon=True)
             listener.start()
             assert opened.wait(10)
-            assert httpx.get(f"{web}/readyz").status_code == 200
+            assert httpx.get(f"http://127.0.0.1:{management_port}/readyz").status_code == 200
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
             listener.join(10)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import msgspec
 import redis
+from embedded_services import free_port
 
 from docket_web.settings import WebSettings
 
@@ -19,6 +20,7 @@ _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
 def web_settings(api_url: str, redis_url: str, **overrides: Any) -> WebSettings:
     """Test settings for the web: it trusts loopback as its ingress, so tests can play end users."""
     base: dict[str, Any] = {
+        "management_port": free_port(),
         "environment": "test",
         "api_url": api_url,
         "redis_url": redis_url,
@@ -38,6 +40,8 @@ class Browser(httpx.Client):
         if forwarded_for:
             headers["X-Forwarded-For"] = forwarded_for
         super().__init__(base_url=base_url, timeout=20, headers=headers)
+        # where the web's probes and metrics answer, when base_url is a test server's ServedUrl
+        self.management: str | None = getattr(base_url, "management", None)
 
     def csrf_token(self, page: str = "/signin") -> str:
         """Load ``page`` and read the CSRF token from its meta tag, as the upload script does."""

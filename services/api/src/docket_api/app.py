@@ -91,4 +91,9 @@ def create_app(settings: ApiSettings | None = None, span_processor: SpanProcesso
         debug=False,
     )
     app.state.settings = settings
-    return wrap_asgi(app, csp=API_CSP, csp_overrides=[("/api/docs", DOCS_CSP)])
+    return wrap_asgi(
+        app,
+        csp=API_CSP,
+        csp_overrides=[("/api/docs", DOCS_CSP)],
+        management_port=settings.management_port,
+    )

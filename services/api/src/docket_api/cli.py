@@ -18,14 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     migrate_cmd.add_argument("--status", action="store_true", help="show applied and pending migrations")
     migrate_cmd.add_argument("--dry-run", action="store_true", help="list what would be applied")
     args = parser.parse_args(argv)
-    # migrations need only the database: the Job that runs them gets no JWT or Redis settings
-    settings_type = ApiSettings if args.command == "serve" else CommonSettings
-    settings = settings_or_exit(settings_type, "docket-api")
     if args.command == "serve":
         from docket_core.server import serve
 
-        serve("docket_api.app:create_app", settings)
+        api_settings = settings_or_exit(ApiSettings, "docket-api")
+        serve("docket_api.app:create_app", api_settings, api_settings.management_port)
         return 0
+    # migrations need only the database: the Job that runs them gets no JWT or Redis settings
+    settings = settings_or_exit(CommonSettings, "docket-api")
     return _migrate(settings, status_only=args.status, dry_run=args.dry_run)
 
 

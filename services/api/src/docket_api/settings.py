@@ -10,6 +10,7 @@ from docket_core.contracts import (
     DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES,
     UploadPace,
 )
+from docket_core.http.management import check_management_port
 from docket_core.settings import MIN_SECRET_BYTES, CommonSettings, SettingsError, require_secret
 
 # In ENVIRONMENT=local and test Docket signs with this key so `make dev` needs no set-up. It is public
@@ -24,6 +25,7 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
 
     port: int = 8000
     database_read_url: str = ""
+    management_port: int = 8001
     jwt_secret: str = ""
     jwt_secret_previous: str = ""
     jwt_issuer: str = "docket"
@@ -71,6 +73,7 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
 
     def check(self) -> None:
         super().check()
+        check_management_port(self.port, self.management_port)
         if not self.is_development:
             require_secret("JWT_SECRET", self.jwt_secret, self.environment, DEV_JWT_SECRET)
             if self.jwt_secret_previous and len(self.jwt_secret_previous.encode()) < MIN_SECRET_BYTES:

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -15,19 +16,26 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import ChangeReload, Multiprocess
 
 from docket_core.settings import CommonSettings
 
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def serve(factory_path: str, settings: CommonSettings) -> None:
-    """Serve ``module:factory`` until SIGTERM; in-flight requests get ``SHUTDOWN_GRACE_SECONDS``."""
+def serve(factory_path: str, settings: CommonSettings, management_port: int | None = None) -> None:
+    """Serve ``module:factory`` until SIGTERM; in-flight requests get ``SHUTDOWN_GRACE_SECONDS``.
+
+    The parent binds ``PORT`` and, when given, ``management_port`` (the app tells them apart, see
+    :mod:`docket_core.http.management`); every server process (``WORKERS``, or the one the reloader
+    restarts) serves both sockets. This is what ``uvicorn.run`` does, with two sockets instead of one.
+    """
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # must be set before any worker imports prometheus_client
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
     with _exit_zero_on_shutdown_signals():
-        uvicorn.run(
+        config = uvicorn.Config(
             factory_path,
             factory=True,
             reload=settings.reload,
@@ -46,6 +54,31 @@ def serve(factory_path: str, settings: CommonSettings) -> None:
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
             timeout_keep_alive=5,
         )
+        ports = [settings.port] if management_port is None else [settings.port, management_port]
+        sockets = [bind_socket(settings.host, port) for port in ports]
+        server = uvicorn.Server(config)
+        if config.should_reload:
+            ChangeReload(config, target=server.run, sockets=sockets).run()
+        elif config.workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            config.load_app()
+            server.run(sockets=sockets)
+            if not server.started:
+                sys.exit(STARTUP_FAILURE)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket the server processes inherit; a port in use is a one-line exit."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        sys.exit(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    sock.set_inheritable(True)
+    return sock
 
 
 DOCKET_PACKAGES = ("docket_core", "docket_api", "docket_worker", "docket_web")

@@ -27,6 +27,7 @@ from docket_web.pages.documents import DocumentController
 from docket_web.pages.live import status_events
 from docket_web.pages.search import search
 from docket_web.pages.uploads import CSRF_HEADER, upload_router
+from docket_web.server.api import ApiUnavailableError
 from docket_web.server.assets import AssetManifest, static_asset
 from docket_web.server.errors import EXCEPTION_HANDLERS
 from docket_web.server.filters import FILTERS, TESTS
@@ -79,8 +80,11 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
                 logger.info("web stopped")
 
     async def check_api() -> None:
+        # The API's probes answer on its management port only. Its public port answers /healthz with a
+        # 404 before any authentication or rate limit: any answer under 500 shows the API serves.
         response = await app.state.http.get("/healthz", timeout=1.0)
-        response.raise_for_status()
+        if response.status_code >= 500:
+            raise ApiUnavailableError(f"API answered {response.status_code}")
 
     async def check_redis() -> None:
         await app.state.redis.ping()
@@ -122,4 +126,4 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
     app.state.settings = settings
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.state.stream_timeout = httpx.Timeout(settings.api_timeout_seconds, read=60.0)
-    return wrap_asgi(app, csp=WEB_CSP)
+    return wrap_asgi(app, csp=WEB_CSP, management_port=settings.management_port)

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_or_exit(WebSettings, "docket-web")
     from docket_core.server import serve
 
-    serve("docket_web.app:create_app", settings)
+    serve("docket_web.app:create_app", settings, settings.management_port)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from docket_core.contracts import DEFAULT_MAX_UPLOAD_BYTES
+from docket_core.http.management import check_management_port
 from docket_core.settings import CommonSettings, SettingsError, require_secret
 
 # In ENVIRONMENT=local and test the web signs CSRF tokens with this key so `make dev` needs no set-up.
@@ -18,6 +19,7 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
 
     uses_database: ClassVar[bool] = False
     port: int = 8080
+    management_port: int = 8081
     api_url: str = "http://127.0.0.1:8000"
     api_timeout_seconds: float = 10.0
     api_max_connections: int = 100
@@ -38,6 +40,7 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
 
     def check(self) -> None:
         super().check()
+        check_management_port(self.port, self.management_port)
         if not self.api_url.startswith(("http://", "https://")):
             raise SettingsError("API_URL must be an http:// or https:// URL")
         if not self.is_development:

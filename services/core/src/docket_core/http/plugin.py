@@ -12,6 +12,7 @@ from litestar.types import ASGIApp
 from opentelemetry.sdk.trace import TracerProvider
 
 from docket_core.http.health import Check, health_handlers
+from docket_core.http.management import ManagementPortMiddleware
 from docket_core.http.observe import PROBE_PATHS, ObserveMiddleware
 from docket_core.http.problems import EXCEPTION_HANDLERS
 from docket_core.http.security_headers import API_CSP, SecurityHeadersMiddleware
@@ -55,11 +56,32 @@ class ServicePlugin(InitPluginProtocol):
         return app_config
 
 
-def wrap_asgi(app: Litestar, csp: str = API_CSP, csp_overrides: Iterable[tuple[str, str]] = ()) -> ASGIApp:
-    """Put the outermost layers around the app, so they also see 404s and errors."""
-    wrapped = ObserveMiddleware(SecurityHeadersMiddleware(app, csp=csp, csp_overrides=csp_overrides))
+def wrap_asgi(
+    app: Litestar,
+    csp: str = API_CSP,
+    csp_overrides: Iterable[tuple[str, str]] = (),
+    *,
+    management_port: int | None = None,
+) -> ASGIApp:
+    """Put the outermost layers around the app, so they also see 404s and errors.
+
+    With ``management_port`` the probes and metrics answer only on that port, everything else only
+    on the others; without it (the worker) one port serves everything.
+    """
+    wrapped = ObserveMiddleware(
+        SecurityHeadersMiddleware(
+            ManagementPortMiddleware(app, management_port), csp=csp, csp_overrides=csp_overrides
+        )
+    )
     wrapped.litestar = app  # type: ignore[attr-defined]
+    wrapped.management_port = management_port  # type: ignore[attr-defined]
     return wrapped
+
+
+def management_port_of(asgi: Any) -> int | None:
+    """The management port a :func:`wrap_asgi` wrapper routes probes to (None: every port serves them)."""
+    port = getattr(asgi, "management_port", None)
+    return port if isinstance(port, int) else None
 
 
 def litestar_of(asgi: Any) -> Litestar:
