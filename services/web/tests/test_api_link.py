@@ -40,7 +40,7 @@ def test_pages_that_need_the_api_show_a_friendly_503_while_it_is_down(serve_web:
         assert "Traceback" not in response.text
         scripted = browser.post(
             "/signin",
-            data={"email": "a@example.com", "password": PASSWORD, "_csrf_token": browser.csrf_token()},
+            data={"_csrf_token": browser.csrf_token(), "email": "a@example.com", "password": PASSWORD},
             headers={"Accept": "application/json"},
         )
         assert scripted.status_code == 503

@@ -113,7 +113,7 @@ def test_outside_local_and_test_cookies_are_secure_and_host_prefixed(
         # httpx, like a browser, keeps Secure cookies off plain HTTP, so send the token cookie by hand
         signed_up = browser.post(
             "/signup",
-            data={"email": "sec@example.com", "password": PASSWORD, "_csrf_token": token.group(1)},
+            data={"_csrf_token": token.group(1), "email": "sec@example.com", "password": PASSWORD},
             headers={"Cookie": f"__Host-csrftoken={token.group(1)}"},
         )
         assert signed_up.status_code == 303

@@ -54,6 +54,12 @@ def test_production_needs_no_database_url_because_the_web_never_opens_the_databa
         ("API_TIMEOUT_SECONDS", "0"),
         ("SESSION_TTL_SECONDS", "5"),
         ("UPLOAD_MAX_FILES", "0"),
+        ("UPLOAD_SPOOL_MEMORY_BYTES", "-1"),
+        ("UPLOAD_MIN_BYTES_PER_SECOND", "0"),
+        ("UPLOAD_GRACE_SECONDS", "-1"),
+        ("UPLOAD_MAX_SECONDS", "0"),
+        ("MANAGEMENT_PORT", "8080"),
+        ("MANAGEMENT_PORT", "70000"),
     ],
 )
 def test_nonsense_values_are_refused_by_name(variable: str, value: str) -> None:

@@ -52,9 +52,10 @@ class Browser(httpx.Client):
         return found.group(1)
 
     def submit(self, form_page: str, action: str, data: dict[str, Any], **kwargs: Any) -> httpx.Response:
-        """Load the page with the form, then post the form with its hidden CSRF field."""
+        """Load the page with the form, then post the form with its hidden CSRF field first, as a
+        browser sends the page's forms (the token is the first field of each)."""
         token = self.csrf_token(form_page)
-        return self.post(action, data={**data, "_csrf_token": token}, **kwargs)
+        return self.post(action, data={"_csrf_token": token, **data}, **kwargs)
 
     def sign_up(self, email: str = "ada@example.com") -> httpx.Response:
         response = self.submit("/signup", "/signup", {"email": email, "password": PASSWORD})

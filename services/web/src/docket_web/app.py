@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp
@@ -29,9 +30,12 @@ from docket_web.pages.search import search
 from docket_web.pages.uploads import CSRF_HEADER, upload_router
 from docket_web.server.api import ApiUnavailableError
 from docket_web.server.assets import AssetManifest, static_asset
+from docket_web.server.body_deadline import BodyDeadlineMiddleware
+from docket_web.server.csrf import BoundedCSRFMiddleware
 from docket_web.server.errors import EXCEPTION_HANDLERS
 from docket_web.server.filters import FILTERS, TESTS
 from docket_web.server.sessions import SessionStore
+from docket_web.server.signed_in import SignedInMiddleware
 from docket_web.settings import WebSettings
 
 SERVICE_NAME = "docket-web"
@@ -105,15 +109,18 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
         ],
         plugins=[ServicePlugin(Lifecycle(), lambda: {"api": check_api, "redis": check_redis}, provider)],
         lifespan=[lifespan],
-        csrf_config=CSRFConfig(
-            secret=settings.csrf_signing_secret,
-            cookie_name="__Host-csrftoken" if settings.secure_cookies else "csrftoken",
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,  # pages carry the token (hidden field, meta tag); scripts never read it
-            cookie_samesite="lax",
-            header_name=CSRF_HEADER,
-            exclude=CSRF_EXEMPT,
-        ),
+        # outermost first: every body read is on a deadline; a change is refused without a CSRF
+        # token, then without a session, before anything reads its body
+        middleware=[
+            DefineMiddleware(
+                BodyDeadlineMiddleware,
+                min_bytes_per_second=settings.upload_min_bytes_per_second,
+                grace_seconds=settings.upload_grace_seconds,
+                max_seconds=settings.upload_max_seconds,
+            ),
+            DefineMiddleware(BoundedCSRFMiddleware, config=csrf_config(settings)),
+            SignedInMiddleware,
+        ],
         template_config=TemplateConfig(
             directory=PACKAGE / "templates", engine=JinjaTemplateEngine, engine_callback=configure_templates
         ),
@@ -126,4 +133,17 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
     app.state.settings = settings
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.state.stream_timeout = httpx.Timeout(settings.api_timeout_seconds, read=60.0)
-    return wrap_asgi(app, csp=WEB_CSP, management_port=settings.management_port)
+    return wrap_asgi(app, csp=WEB_CSP, management_port=settings.management_port, close_unread_bodies=True)
+
+
+def csrf_config(settings: WebSettings) -> CSRFConfig:
+    """The CSRF cookie and token settings (checked by BoundedCSRFMiddleware, not Litestar's own)."""
+    return CSRFConfig(
+        secret=settings.csrf_signing_secret,
+        cookie_name="__Host-csrftoken" if settings.secure_cookies else "csrftoken",
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,  # pages carry the token (hidden field, meta tag); scripts never read it
+        cookie_samesite="lax",
+        header_name=CSRF_HEADER,
+        exclude=CSRF_EXEMPT,
+    )

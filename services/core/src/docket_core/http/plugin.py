@@ -16,6 +16,7 @@ from docket_core.http.management import ManagementPortMiddleware
 from docket_core.http.observe import PROBE_PATHS, ObserveMiddleware
 from docket_core.http.problems import EXCEPTION_HANDLERS
 from docket_core.http.security_headers import API_CSP, SecurityHeadersMiddleware
+from docket_core.http.unread_body import CloseUnreadBodyMiddleware
 from docket_core.lifecycle import Lifecycle
 from docket_core.metrics import metrics_endpoint
 from docket_core.telemetry import scrub_server_span
@@ -62,15 +63,18 @@ def wrap_asgi(
     csp_overrides: Iterable[tuple[str, str]] = (),
     *,
     management_port: int | None = None,
+    close_unread_bodies: bool = False,
 ) -> ASGIApp:
     """Put the outermost layers around the app, so they also see 404s and errors.
 
     With ``management_port`` the probes and metrics answer only on that port, everything else only
-    on the others; without it (the worker) one port serves everything.
+    on the others; without it (the worker) one port serves everything. ``close_unread_bodies`` ends
+    the connection after any answer given before the request body was read (see unread_body.py).
     """
+    inner: ASGIApp = CloseUnreadBodyMiddleware(app) if close_unread_bodies else app
     wrapped = ObserveMiddleware(
         SecurityHeadersMiddleware(
-            ManagementPortMiddleware(app, management_port), csp=csp, csp_overrides=csp_overrides
+            ManagementPortMiddleware(inner, management_port), csp=csp, csp_overrides=csp_overrides
         )
     )
     wrapped.litestar = app  # type: ignore[attr-defined]

@@ -2,10 +2,11 @@
 
 With JavaScript each file is its own XHR (so each gets a progress bar), with the CSRF token in a header;
 its body is streamed to the API unchanged, never parsed or stored here. Without JavaScript the form posts
-every file at once with the token in a hidden field; Litestar's CSRF middleware must parse that form to
-find the token (it spools the files to temporary files), and each file is then streamed to the API in
-turn. Either way the answer names each file's outcome: uploaded, too large, wrong type or a duplicate
-(with a link to the document it duplicates).
+every file at once with the token in a hidden field, its first; the form is read as it arrives, each
+file spooled (server/spooled_form.py), and each is then streamed to the API in turn. Either way the
+token and the session were checked before any of the body was read (server/csrf.py, signed_in.py), and
+the body is on a deadline (server/body_deadline.py). The answer names each file's outcome: uploaded,
+too large, wrong type or a duplicate (with a link to the document it duplicates).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 import httpx
 import msgspec
 from litestar import Response, Router, get, post
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
@@ -24,6 +24,7 @@ from docket_web.server.api import Api, problem_of, raise_for_status, retry_after
 from docket_web.server.errors import wait_phrase
 from docket_web.server.filters import filesize
 from docket_web.server.render import AnyRequest, page, provide_api
+from docket_web.server.spooled_form import SpooledFile, TooManyFilesError, spooled_upload_form
 from docket_web.settings import WebSettings
 
 CSRF_HEADER = "x-csrftoken"
@@ -126,37 +127,35 @@ async def _upload_streamed(request: AnyRequest, api: Api, limit: int) -> Respons
 
 
 async def _upload_form(request: AnyRequest, api: Api, settings: WebSettings) -> Template:
-    """The form's upload (no script): each file of the parsed form, one after another."""
-    form = await request.form()
-    files = [item for item in form.getall("file") if isinstance(item, UploadFile) and item.filename]
+    """The form's upload (no script): each file of the form, spooled as it arrives, then sent in turn."""
+    limit = settings.max_upload_bytes
     try:
-        if not files:
-            return page(
-                request,
-                "upload.html",
-                status=400,
-                error="Choose one or more files to upload.",
-                **_limits(settings),
-            )
-        if len(files) > settings.upload_max_files:
-            error = f"Upload at most {settings.upload_max_files} files at a time."
-            return page(request, "upload.html", status=400, error=error, **_limits(settings))
-        outcomes = [await _send_file(api, upload, settings.max_upload_bytes) for upload in files]
-    finally:
-        for upload in files:
-            await upload.close()
+        async with spooled_upload_form(
+            request.headers.get("content-type", ""),
+            request.stream(),
+            max_file_bytes=limit,
+            max_files=settings.upload_max_files,
+            spool_memory_bytes=settings.upload_spool_memory_bytes,
+        ) as form:
+            if not form.files:
+                error = "Choose one or more files to upload."
+                return page(request, "upload.html", status=400, error=error, **_limits(settings))
+            outcomes = [await _outcome(api, upload, limit) for upload in form.files]
+    except TooManyFilesError:
+        error = f"Upload at most {settings.upload_max_files} files at a time."
+        return page(request, "upload.html", status=400, error=error, **_limits(settings))
     return page(request, "upload.html", results=outcomes, **_limits(settings))
 
 
-async def _send_file(api: Api, upload: UploadFile, limit: int) -> Outcome:
-    upload.file.seek(0, 2)
-    size = upload.file.tell()
-    if size > limit:
+async def _outcome(api: Api, upload: SpooledFile, limit: int) -> Outcome:
+    """Send one spooled file to the API, unless it already proved too large."""
+    spool = upload.file
+    if spool is None:
         return too_large(upload.filename, limit)
 
     def fields() -> dict[str, Any]:
-        upload.file.seek(0)  # from the start again, should the call be retried with fresh tokens
-        return {"file": (upload.filename, upload.file, upload.content_type or "application/octet-stream")}
+        spool.seek(0)  # from the start again, should the call be retried with fresh tokens
+        return {"file": (upload.filename, spool, upload.content_type)}
 
     response = await api.send("POST", "/api/v1/documents", files=fields)
     return outcome_of(response, upload.filename, limit)

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from docket_core.http.problems import problem_response
 from docket_web.server.api import ApiError, ApiUnavailableError, SignInRequiredError
+from docket_web.server.body_deadline import BodyTooSlowError
 from docket_web.server.render import AnyRequest, page, safe_next, with_query
 from docket_web.server.sessions import SessionStore
 
@@ -29,6 +30,10 @@ _PAGES: dict[int, tuple[str, str]] = {
         "else's account.",
     ),
     405: ("That is not allowed here", "This page cannot be used that way."),
+    408: (
+        "That took too long",
+        "What you sent arrived too slowly and was stopped. Check your connection and try again.",
+    ),
     413: ("That is too large", "The request was larger than Docket accepts."),
     429: ("Too many requests", "You have made a lot of requests in a short time."),
     500: ("Something went wrong", "An unexpected error happened on our side. It has been logged."),
@@ -99,6 +104,11 @@ def _store_unavailable(request: AnyRequest, exc: RedisError) -> Response[Any]:
     return error_page(request, 503, retry_after=UNAVAILABLE_RETRY_SECONDS)
 
 
+def _body_too_slow(request: AnyRequest, exc: BodyTooSlowError) -> Response[Any]:
+    logger.info("request body too slow on %s %s: %s", request.method, request.url.path, exc)
+    return error_page(request, 408)
+
+
 def _api_error(request: AnyRequest, exc: ApiError) -> Response[Any]:
     if exc.status >= 500:
         logger.error("API error %s on %s %s", exc.status, request.method, request.url.path)
@@ -133,6 +143,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiUnavailableError: _api_unavailable,
     ApiError: _api_error,
     RedisError: _store_unavailable,
+    BodyTooSlowError: _body_too_slow,
     HTTPException: _http_exception,
     Exception: _unexpected,
 }

@@ -27,8 +27,11 @@ async def provide_api(request: AnyRequest) -> Api:
     """The API for this request's user: their session (if any) and their address."""
     state = request.app.state
     sessions: SessionStore = state.sessions
-    session = await sessions.load(request.cookies.get(sessions.cookie_name))
-    request.state.session = session
+    if "session" in request.state:  # SignedInMiddleware has looked it up already
+        session = current_session(request)
+    else:
+        session = await sessions.load(request.cookies.get(sessions.cookie_name))
+        request.state.session = session
     trusted: tuple[Network, ...] = state.trusted_proxies
     timeout: httpx.Timeout = state.stream_timeout
     return Api(state.http, sessions, scope_client_ip(request.scope, trusted), session, timeout)
