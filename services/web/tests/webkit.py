@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
@@ -11,6 +10,7 @@ import msgspec
 import redis
 from embedded_services import free_port
 
+from docket_web.server.sessions import session_key, unseal
 from docket_web.settings import WebSettings
 
 PASSWORD = "correct horse battery"
@@ -84,10 +84,11 @@ class Browser(httpx.Client):
 
 
 def stored_session(redis_url: str, cookie_value: str) -> dict[str, Any] | None:
-    """The server-side session behind a cookie, straight from Redis."""
+    """The server-side session behind a cookie, straight from Redis (unsealed with the cookie)."""
     client: Any = redis.Redis.from_url(redis_url)
     try:
-        raw = client.get("docket:web:session:" + hashlib.sha256(cookie_value.encode()).hexdigest())
+        raw = client.get(session_key(cookie_value))
     finally:
         client.close()
-    return msgspec.json.decode(raw) if raw else None
+    stored = unseal(cookie_value, raw) if raw else None
+    return msgspec.structs.asdict(stored) if stored else None

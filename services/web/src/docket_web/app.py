@@ -75,7 +75,9 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
         ) as client:
             app.state.http = client
             app.state.redis = redis
-            app.state.sessions = SessionStore(redis, settings.session_ttl_seconds, settings.secure_cookies)
+            app.state.sessions = SessionStore(
+                redis, settings.session_ttl_seconds, settings.session_max_age_seconds, settings.secure_cookies
+            )
             logger.info("web started", extra={"port": settings.port, "api_url": settings.api_url})
             try:
                 yield

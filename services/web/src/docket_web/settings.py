@@ -26,6 +26,7 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
     trusted_proxies: tuple[str, ...] = ()
     csrf_secret: str = ""
     session_ttl_seconds: int = 14 * 24 * 3600
+    session_max_age_seconds: int = 30 * 24 * 3600
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     upload_max_files: int = 10
     # every request body must arrive at this rate once the grace period is over, and in full within
@@ -57,6 +58,8 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
             raise SettingsError("SESSION_TTL_SECONDS must be at least 60")
         if self.max_upload_bytes < 1 or self.upload_max_files < 1:
             raise SettingsError("MAX_UPLOAD_BYTES and UPLOAD_MAX_FILES must be positive")
+        if self.session_max_age_seconds < 1:
+            raise SettingsError("SESSION_MAX_AGE_SECONDS must be positive")
         if self.upload_spool_memory_bytes < 0:
             raise SettingsError("UPLOAD_SPOOL_MEMORY_BYTES must be 0 or more")
         if self.upload_min_bytes_per_second < 1:
