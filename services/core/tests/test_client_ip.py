@@ -1,10 +1,45 @@
-"""Client addresses: who is believed, and which addresses share one client's limits."""
+"""X-Forwarded-For: whom to believe, and what a service that calls another on a user's behalf sends on."""
 
 from __future__ import annotations
 
 import pytest
 
-from docket_core.http.client_ip import client_bucket, client_ip, parse_networks
+from docket_core.http.client_ip import client_bucket, client_ip, forwarded_chain, parse_networks
+
+INGRESS = parse_networks(["10.0.0.0/24"])
+WEB_AND_INGRESS = parse_networks(["10.0.0.0/24", "10.1.0.0/24"])
+
+
+@pytest.mark.parametrize(
+    ("peer", "header", "expected"),
+    [
+        ("10.0.0.5", "203.0.113.7", "203.0.113.7, 10.0.0.5"),
+        # what the client wrote left of the end user is dropped, whatever it claims
+        ("10.0.0.5", "1.2.3.4, 203.0.113.7", "203.0.113.7, 10.0.0.5"),
+        ("10.0.0.5", "203.0.113.7, 10.0.0.9", "203.0.113.7, 10.0.0.9, 10.0.0.5"),
+        # an untrusted peer is the end user: its header is its own invention
+        ("198.51.100.1", "203.0.113.7", "198.51.100.1"),
+        ("10.0.0.5", "", "10.0.0.5"),
+        ("10.0.0.5", "not-an-address", "10.0.0.5"),
+    ],
+)
+def test_the_chain_sent_on_keeps_the_believed_hops_and_appends_the_peer(
+    peer: str, header: str, expected: str
+) -> None:
+    assert forwarded_chain(peer, header, INGRESS) == expected
+
+
+def test_the_next_service_finds_the_same_end_user_the_web_found() -> None:
+    for peer, header in [
+        ("10.0.0.5", "1.2.3.4, 203.0.113.7"),
+        ("198.51.100.1", "203.0.113.7"),
+        ("10.0.0.5", "garbage"),
+        ("10.0.0.5", "203.0.113.7, 10.0.0.9"),
+    ]:
+        at_the_web = client_ip(peer, header, INGRESS)
+        chain = forwarded_chain(peer, header, INGRESS)
+        at_the_api = client_ip("10.1.0.3", chain, WEB_AND_INGRESS)  # the web pod is the API's peer
+        assert at_the_api == at_the_web, (peer, header, chain)
 
 
 @pytest.mark.parametrize(

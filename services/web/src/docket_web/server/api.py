@@ -1,6 +1,7 @@
 """The API as one end user sees it: their address, their request id and their session's tokens.
 
-Every call carries ``X-Forwarded-For`` (the end user's address, so the API's rate limits stay per client)
+Every call carries ``X-Forwarded-For`` (the hops the web believes with its own peer appended, so the API,
+trusting the web and the ingress, finds the end user and rate-limits per client)
 and the request id. On a 401 the session's refresh token is used once, under a per-session lock, and the
 call is retried; the new pair goes back into the session, so the user never notices.
 """

@@ -11,7 +11,7 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
-from docket_core.http.client_ip import Network, scope_client_ip
+from docket_core.http.client_ip import Network, scope_forwarded_chain
 from docket_web.server.api import Api
 from docket_web.server.sessions import Session, SessionStore
 
@@ -34,7 +34,7 @@ async def provide_api(request: AnyRequest) -> Api:
         request.state.session = session
     trusted: tuple[Network, ...] = state.trusted_proxies
     timeout: httpx.Timeout = state.stream_timeout
-    return Api(state.http, sessions, scope_client_ip(request.scope, trusted), session, timeout)
+    return Api(state.http, sessions, scope_forwarded_chain(request.scope, trusted), session, timeout)
 
 
 def current_session(request: AnyRequest) -> Session | None:
