@@ -17,9 +17,8 @@ from apikit import api_settings
 from embedded_services import free_port
 from servers import ThreadedServer, cli, service_process
 
-# helpers the tests import: browserkit (next to this file) and the web tests' webkit (its HTTP "browser")
+# browserkit (next to this file) holds the helpers the tests import; webkit is in tests/support
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "web" / "tests"))
 
 from browserkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Stack
 from webkit import web_settings

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from apikit import api_settings
 from servers import ThreadedServer
-
-# webkit (next to this file) holds the helpers the tests import, as apikit does for the API's tests
-sys.path.insert(0, str(Path(__file__).parent))
-
 from webkit import Browser, web_settings
 
 from docket_api.app import create_app as create_api

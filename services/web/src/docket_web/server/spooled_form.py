@@ -95,7 +95,7 @@ async def _read(
                         current = SpooledFile(
                             event.filename,
                             event.content_type or "application/octet-stream",
-                            tempfile.SpooledTemporaryFile(max_size=spool_memory_bytes),  # noqa: SIM115
+                            _spool(spool_memory_bytes),
                         )
                         form.files.append(current)
                 elif event and current is not None:
@@ -110,6 +110,14 @@ async def _read(
     for upload in form.files:
         if upload.file is not None:
             upload.file.seek(0)
+
+
+def _spool(memory_bytes: int) -> IO[bytes]:
+    """A spool that moves to a file in TMPDIR past ``memory_bytes`` (0: a file from the start; the
+    standard library reads a max_size of 0 as "never")."""
+    if memory_bytes == 0:
+        return tempfile.TemporaryFile()  # noqa: SIM115  # closed by SpooledForm.close
+    return tempfile.SpooledTemporaryFile(max_size=memory_bytes)  # noqa: SIM115
 
 
 def _write(upload: SpooledFile, chunk: bytes, max_file_bytes: int) -> None:
