@@ -68,6 +68,25 @@ def test_the_form_upload_without_a_file_asks_for_one(small: Browser) -> None:
     assert "Choose one or more files" in response.text
 
 
+def test_a_form_with_more_files_than_allowed_stops_at_the_extra_one(
+    serve_api: Serve, serve_web: Serve, clean_db: str
+) -> None:
+    with Browser(serve_web(serve_api(), upload_max_files=2)) as browser:
+        browser.sign_up()
+        response = browser.upload(
+            ("a.txt", b"the first"), ("b.txt", b"the second"), ("c.txt", b"one too many")
+        )
+    assert response.status_code == 400
+    assert "Upload at most 2 files at a time; the files after those were not uploaded." in response.text
+    items = response.text.split('<li class="upload-item')[1:]
+    assert len(items) == 2
+    assert "a.txt" in items[0]
+    assert "b.txt" in items[1]
+    with psycopg.connect(clean_db) as conn:
+        titles = {row[0] for row in conn.execute("SELECT filename FROM documents")}
+    assert titles == {"a.txt", "b.txt"}
+
+
 def test_the_scripted_upload_streams_one_file_and_answers_json(small: Browser) -> None:
     created = small.upload_streamed("plan.txt", b"A plan with a capybara.")
     assert created.status_code == 201

@@ -30,8 +30,8 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     upload_max_files: int = 10
     # every request body must arrive at this rate once the grace period is over, and in full within
-    # UPLOAD_MAX_SECONDS; the API applies the same deadline to the body the web streams on
-    upload_spool_memory_bytes: int = 1024 * 1024
+    # UPLOAD_MAX_SECONDS; the API applies the same deadline to the body the web streams on (the web
+    # spools nothing: UPLOAD_SPOOL_MEMORY_BYTES is the API's alone)
     upload_min_bytes_per_second: int = 8 * 1024
     upload_grace_seconds: float = 10.0
     upload_max_seconds: float = 600.0
@@ -60,8 +60,6 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
             raise SettingsError("MAX_UPLOAD_BYTES and UPLOAD_MAX_FILES must be positive")
         if self.session_max_age_seconds < 1:
             raise SettingsError("SESSION_MAX_AGE_SECONDS must be positive")
-        if self.upload_spool_memory_bytes < 0:
-            raise SettingsError("UPLOAD_SPOOL_MEMORY_BYTES must be 0 or more")
         if self.upload_min_bytes_per_second < 1:
             raise SettingsError("UPLOAD_MIN_BYTES_PER_SECOND must be at least 1")
         if self.upload_grace_seconds < 0 or self.upload_max_seconds <= 0:

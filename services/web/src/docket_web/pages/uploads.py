@@ -1,16 +1,17 @@
-"""``/upload``: one or more files, with or without JavaScript.
+"""``/upload``: one or more files, with or without JavaScript; the web stores none of them.
 
 With JavaScript each file is its own XHR (so each gets a progress bar), with the CSRF token in a header;
 its body is streamed to the API unchanged, never parsed or stored here. Without JavaScript the form posts
-every file at once with the token in a hidden field, its first; the form is read as it arrives, each
-file spooled (server/spooled_form.py), and each is then streamed to the API in turn. Either way the
-token and the session were checked before any of the body was read (server/csrf.py, signed_in.py), and
-the body is on a deadline (server/body_deadline.py). The answer names each file's outcome: uploaded,
-too large, wrong type or a duplicate (with a link to the document it duplicates).
+every file at once with the token in a hidden field, its first; the form is read as it arrives and each
+file relayed to the API as its own streamed call (server/form_relay.py). Either way the token and the
+session were checked before any of the body was read (server/csrf.py, signed_in.py), and the body is on
+a deadline (server/body_deadline.py). The answer names each file's outcome: uploaded, too large, wrong
+type or a duplicate (with a link to the document it duplicates).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,8 +24,8 @@ from docket_core.contracts import declared_body_too_large, upload_body_limit
 from docket_web.server.api import Api, problem_of, raise_for_status, retry_after_of
 from docket_web.server.errors import wait_phrase
 from docket_web.server.filters import filesize
+from docket_web.server.form_relay import TooManyFilesError, relay_upload_form
 from docket_web.server.render import AnyRequest, page, provide_api
-from docket_web.server.spooled_form import SpooledFile, TooManyFilesError, spooled_upload_form
 from docket_web.settings import WebSettings
 
 CSRF_HEADER = "x-csrftoken"
@@ -127,38 +128,34 @@ async def _upload_streamed(request: AnyRequest, api: Api, limit: int) -> Respons
 
 
 async def _upload_form(request: AnyRequest, api: Api, settings: WebSettings) -> Template:
-    """The form's upload (no script): each file of the form, spooled as it arrives, then sent in turn."""
+    """The form's upload (no script): each file of the form relayed to the API as it arrives."""
     limit = settings.max_upload_bytes
+
+    async def send(filename: str, content_type: str, body: AsyncIterator[bytes]) -> Outcome:
+        response = await api.send_once(
+            "POST", "/api/v1/documents", content=body, headers={"Content-Type": content_type}
+        )
+        return outcome_of(response, filename, limit)
+
     try:
-        async with spooled_upload_form(
+        outcomes = await relay_upload_form(
             request.headers.get("content-type", ""),
             request.stream(),
             max_file_bytes=limit,
             max_files=settings.upload_max_files,
-            spool_memory_bytes=settings.upload_spool_memory_bytes,
-        ) as form:
-            if not form.files:
-                error = "Choose one or more files to upload."
-                return page(request, "upload.html", status=400, error=error, **_limits(settings))
-            outcomes = [await _outcome(api, upload, limit) for upload in form.files]
-    except TooManyFilesError:
-        error = f"Upload at most {settings.upload_max_files} files at a time."
+            send=send,
+            too_large=lambda filename: too_large(filename, limit),
+        )
+    except TooManyFilesError as exc:
+        error = (
+            f"Upload at most {settings.upload_max_files} files at a time; "
+            "the files after those were not uploaded."
+        )
+        return page(request, "upload.html", status=400, error=error, results=exc.done, **_limits(settings))
+    if not outcomes:
+        error = "Choose one or more files to upload."
         return page(request, "upload.html", status=400, error=error, **_limits(settings))
     return page(request, "upload.html", results=outcomes, **_limits(settings))
-
-
-async def _outcome(api: Api, upload: SpooledFile, limit: int) -> Outcome:
-    """Send one spooled file to the API, unless it already proved too large."""
-    spool = upload.file
-    if spool is None:
-        return too_large(upload.filename, limit)
-
-    def fields() -> dict[str, Any]:
-        spool.seek(0)  # from the start again, should the call be retried with fresh tokens
-        return {"file": (upload.filename, spool, upload.content_type)}
-
-    response = await api.send("POST", "/api/v1/documents", files=fields)
-    return outcome_of(response, upload.filename, limit)
 
 
 def _limits(settings: WebSettings) -> dict[str, Any]:
