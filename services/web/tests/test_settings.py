@@ -55,6 +55,7 @@ def test_production_needs_no_database_url_because_the_web_never_opens_the_databa
         ("SESSION_TTL_SECONDS", "5"),
         ("UPLOAD_MAX_FILES", "0"),
         ("SESSION_MAX_AGE_SECONDS", "0"),
+        ("UPLOAD_SPOOL_MEMORY_BYTES", "-1"),
         ("UPLOAD_MIN_BYTES_PER_SECOND", "0"),
         ("UPLOAD_GRACE_SECONDS", "-1"),
         ("UPLOAD_MAX_SECONDS", "0"),

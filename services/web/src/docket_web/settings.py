@@ -29,9 +29,10 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
     session_max_age_seconds: int = 30 * 24 * 3600
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     upload_max_files: int = 10
+    # the most of one uploaded file the web holds in memory, ahead of the API; it never writes to disk
+    upload_spool_memory_bytes: int = 1024 * 1024
     # every request body must arrive at this rate once the grace period is over, and in full within
-    # UPLOAD_MAX_SECONDS; the API applies the same deadline to the body the web streams on (the web
-    # spools nothing: UPLOAD_SPOOL_MEMORY_BYTES is the API's alone)
+    # UPLOAD_MAX_SECONDS; the API applies the same deadline to the body the web streams on
     upload_min_bytes_per_second: int = 8 * 1024
     upload_grace_seconds: float = 10.0
     upload_max_seconds: float = 600.0
@@ -60,6 +61,8 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
             raise SettingsError("MAX_UPLOAD_BYTES and UPLOAD_MAX_FILES must be positive")
         if self.session_max_age_seconds < 1:
             raise SettingsError("SESSION_MAX_AGE_SECONDS must be positive")
+        if self.upload_spool_memory_bytes < 0:
+            raise SettingsError("UPLOAD_SPOOL_MEMORY_BYTES must be 0 or more")
         if self.upload_min_bytes_per_second < 1:
             raise SettingsError("UPLOAD_MIN_BYTES_PER_SECOND must be at least 1")
         if self.upload_grace_seconds < 0 or self.upload_max_seconds <= 0:

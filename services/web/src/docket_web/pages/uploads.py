@@ -143,6 +143,7 @@ async def _upload_form(request: AnyRequest, api: Api, settings: WebSettings) -> 
             request.stream(),
             max_file_bytes=limit,
             max_files=settings.upload_max_files,
+            memory_bytes=settings.upload_spool_memory_bytes,
             send=send,
             too_large=lambda filename: too_large(filename, limit),
         )

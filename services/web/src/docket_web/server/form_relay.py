@@ -1,8 +1,9 @@
 """The upload form without JavaScript, relayed file by file to the API as it arrives.
 
 The web stores nothing: each file part of the form becomes its own streamed call to the API (which
-applies its own quotas and deadline), fed chunk by chunk as the parser yields them, through a queue of
-a few chunks, so neither memory nor the pod's /tmp ever holds a file. The scripted upload is streamed
+applies its own quotas and deadline), fed chunk by chunk as the parser yields them. At most
+UPLOAD_SPOOL_MEMORY_BYTES of a file wait in memory for the API to take them (the parser then waits,
+and so does the client); nothing is ever written to the pod's /tmp. The scripted upload is streamed
 the same way, whole.
 
 A file over MAX_UPLOAD_BYTES is cut off (its call is abandoned, which the API sees as a client that
@@ -27,7 +28,6 @@ from docket_core.http.problems import Problem
 T = TypeVar("T")
 # (filename, content type, multipart body) -> the outcome of the call
 SendFile = Callable[[str, str, AsyncIterator[bytes]], Coroutine[Any, Any, T]]
-QUEUED_CHUNKS = 4  # how far the parser may run ahead of the call to the API
 MAX_FIELD_BYTES = 4096  # a plain field (the CSRF token): nothing else the form sends is long
 MAX_PARTS_OVER_FILES = 8  # the token, and room for fields a browser adds
 
@@ -43,15 +43,18 @@ class TooManyFilesError(Exception):
 class FileCall(Generic[T]):
     """One file on its way to the API: a queue of its chunks, and the call that reads them."""
 
-    def __init__(self, filename: str, content_type: str, send: SendFile[T]) -> None:
+    def __init__(self, filename: str, content_type: str, send: SendFile[T], memory_bytes: int) -> None:
         self.filename = filename
+        self.memory_bytes = memory_bytes
         boundary = secrets.token_hex(16)
         self.head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename={quote(filename)}\r\n'
             f"Content-Type: {content_type}\r\n\r\n"
         ).encode()
         self.tail = f"\r\n--{boundary}--\r\n".encode()
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUED_CHUNKS)
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.queued = 0  # bytes waiting in the queue
+        self.taken = asyncio.Event()  # the call took a chunk: there may be room again
         self.size = 0
         self.cut_off = False
         content = f"multipart/form-data; boundary={boundary}"
@@ -60,17 +63,26 @@ class FileCall(Generic[T]):
     async def _body(self) -> AsyncIterator[bytes]:
         yield self.head
         while (chunk := await self.queue.get()) is not None:
+            self.queued -= len(chunk)
+            self.taken.set()
             yield chunk
         yield self.tail
 
     async def feed(self, chunk: bytes | None) -> None:
-        """Pass a chunk on (None: the file is complete); dropped once the API has answered."""
+        """Pass a chunk on (None: the file is complete) once there is room; dropped once the API has
+        answered. One chunk may always wait, however large."""
         if self.cut_off or self.task.done():
             return
-        put = asyncio.ensure_future(self.queue.put(chunk))
-        await asyncio.wait({put, self.task}, return_when=asyncio.FIRST_COMPLETED)
-        if not put.done():
-            put.cancel()
+        size = len(chunk or b"")
+        while self.queued and self.queued + size > self.memory_bytes and not self.task.done():
+            self.taken.clear()
+            room = asyncio.ensure_future(self.taken.wait())
+            await asyncio.wait({room, self.task}, return_when=asyncio.FIRST_COMPLETED)
+            room.cancel()
+        if self.task.done():
+            return
+        self.queued += size
+        self.queue.put_nowait(chunk)
 
     def cut(self) -> None:
         """Abandon the call: the API sees a client that went away, and stores nothing."""
@@ -84,6 +96,7 @@ async def relay_upload_form(
     *,
     max_file_bytes: int,
     max_files: int,
+    memory_bytes: int,
     send: SendFile[T],
     too_large: Callable[[str], T],
 ) -> list[T]:
@@ -106,7 +119,7 @@ async def relay_upload_form(
                         if len(outcomes) == max_files:
                             raise TooManyFilesError(list(outcomes))
                         content = event.content_type or "application/octet-stream"
-                        current = FileCall(event.filename, content, send)
+                        current = FileCall(event.filename, content, send, memory_bytes)
                 elif event and current is not None:
                     current.size += len(event)
                     if current.size > max_file_bytes and not current.cut_off:
