@@ -222,6 +222,7 @@ def test_a_20_mb_upload_without_a_session_or_a_token_is_refused_before_1_mb_is_r
 
     outcome = post_slowly(web, headers, body_head)
 
+    print(f"[web abuse] {who}, {sends}: {status_of(outcome)} after {outcome.sent} of {ANNOUNCED} bytes")
     assert outcome.sent < MB, f"the web took {outcome.sent} bytes of a body it refused"
     assert status_of(outcome) in (status, None), outcome.answer[:200]  # None: it closed with a reset
     assert web.refusals(reason) == before + 1
