@@ -46,34 +46,6 @@ CHART_DEFAULTS = {
     "WORKER_CONCURRENCY": 4,
     "WORKER_EXTRACT_MEMORY_MB": 512,
 }
-# Issue #13's settings (SETTINGS-13.md). The charts set them while the services gain them on other
-# branches, so until those are merged a service may not declare (and docs/configuration.md may not
-# list) them yet; once every branch is in, these allowances are unused.
-ISSUE_13_SETTINGS = {
-    "api": {
-        "MANAGEMENT_PORT",
-        "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-        "UPLOAD_SPOOL_MEMORY_BYTES",
-        "UPLOAD_MIN_BYTES_PER_SECOND",
-        "UPLOAD_GRACE_SECONDS",
-        "UPLOAD_MAX_SECONDS",
-        "QUOTA_STORED_BYTES",
-        "QUOTA_DOCUMENTS",
-        "QUOTA_UPLOADS_IN_FLIGHT",
-        "PASSWORD_HASH_CONCURRENCY",
-        "PASSWORD_HASH_WAIT_SECONDS",
-        "LOGIN_IP_MAX_FAILURES",
-    },
-    "web": {
-        "MANAGEMENT_PORT",
-        "UPLOAD_SPOOL_MEMORY_BYTES",
-        "UPLOAD_MIN_BYTES_PER_SECOND",
-        "UPLOAD_GRACE_SECONDS",
-        "UPLOAD_MAX_SECONDS",
-        "SESSION_MAX_AGE_SECONDS",
-    },
-    "worker": set(),
-}
 # Issue #18's settings (docs/configuration.md, "Poolers, replicas and Sentinel"). The services read them
 # on the services' branch while the charts' branch maps them, so until both are merged a chart may not
 # map them yet; once both are in, these allowances are unused.
@@ -255,7 +227,7 @@ def test_values_map_one_for_one_to_the_documented_variables(chart: str) -> None:
     assert not set(chart_values["config"]) & set(chart_values["secrets"])
     documented = set(section_for(chart, documented_variables()))
     backup_vars = set(chart_values.get("backup", {}).get("config", {})) | BACKUP_CHART_SET
-    only_values = keys - documented - ISSUE_13_SETTINGS[chart]
+    only_values = keys - documented
     only_documented = documented - keys - backup_vars - DECLARED_NOT_READ[chart] - ISSUE_18_SETTINGS[chart]
     assert not only_values, f"{chart}: values only {sorted(only_values)}"
     assert not only_documented, f"{chart}: docs only {sorted(only_documented)}"
@@ -266,7 +238,7 @@ def test_values_map_one_for_one_to_the_settings_the_service_reads(chart: str) ->
     chart_values = values(chart)
     keys = set(chart_values["config"]) | set(chart_values["secrets"])
     fields = {field.name.upper() for field in msgspec.structs.fields(settings_class(chart))}
-    assert not keys - fields - ISSUE_13_SETTINGS[chart], f"{chart}: settings the service does not read"
+    assert not keys - fields, f"{chart}: settings the service does not read"
     unmapped = fields - keys - DECLARED_NOT_READ[chart] - ISSUE_18_SETTINGS[chart]
     assert not unmapped, f"{chart}: settings the chart does not map"
     assert not keys & DECLARED_NOT_READ[chart], f"{chart}: the chart maps settings its pods never read"
