@@ -102,7 +102,8 @@ def test_uploads_lists_search_and_the_queue_run_through_two_pooled_server_connec
         worker_process(**worker_env),
         PoolWatch(pgbouncer, str(database)) as watch,
     ):
-        assert client.get("/readyz").status_code == 200, "the schema check passes through the pooler"
+        ready = httpx.get(f"{api.management_url}/readyz", timeout=30)
+        assert ready.status_code == 200, "the schema check passes through the pooler"
         users = [bearer(register_and_login(client, f"user{i}@example.com")["access_token"]) for i in range(3)]
 
         def upload(job: tuple[int, int]) -> str:

@@ -96,7 +96,10 @@ def service_process(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(probe_port, timeout=30)
+        try:
+            wait_for_port(probe_port, timeout=60)
+        except TimeoutError as exc:
+            raise RuntimeError(f"{argv} never listened on {probe_port}: {_drain(proc)}") from exc
         deadline = time.monotonic() + 30
         while True:
             with contextlib.suppress(httpx.HTTPError):
