@@ -1,11 +1,12 @@
 """What the chart tests share: the value matrix, rendering with the Helm SDK, object walkers, the
-strict Kubernetes schemas, field schemas of the custom resources, and the report printed at the end."""
+strict Kubernetes schemas, the CRD schemas of the custom resources, and the report printed at the end."""
 
 from __future__ import annotations
 
 import copy
 import functools
 import json
+import os
 import re
 import shutil
 from collections import Counter, defaultdict
@@ -403,260 +404,40 @@ def kube_errors(obj: Obj, version: str) -> list[str] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Field schemas of the custom resources (no CRD schemas can be fetched here): the fields the charts
-# and k8s/ use, with their types, and no others.
+# Custom resources: the upstream CRDs' own schemas (../shared/schemas/crds, see its README for the
+# versions), made strict there: every object with properties rejects unknown fields, so a typo fails.
+
+CRD_SCHEMAS = Path(os.environ.get("DOCKET_CRD_SCHEMAS", ROOT.parent / "shared" / "schemas" / "crds"))
 
 
-def _closed(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
+def crd_schema_path(api_version: str, kind: str) -> Path:
+    """Where the schema of ``kind`` at ``api_version`` lives: ``{group}/{kind}_{version}.json``."""
+    group, _, version = api_version.rpartition("/")
+    return CRD_SCHEMAS / group / f"{kind.lower()}_{version}.json"
 
 
-_STR = {"type": "string", "minLength": 1}
-_INT = {"type": "integer"}
-_BOOL = {"type": "boolean"}
-_STRMAP = {"type": "object", "additionalProperties": {"type": "string"}}
-_DURATION = {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$"}
-_METADATA = {
-    "type": "object",
-    "required": ["name"],
-    "properties": {"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP},
-}
-_LABEL_SELECTOR = _closed(
-    {"matchLabels": _STRMAP, "matchExpressions": {"type": "array", "items": {"type": "object"}}}
-)
-_SOURCE_CRITERION = _closed(
-    {
-        "ipStrategy": _closed(
-            {"depth": {"type": "integer", "minimum": 0}, "excludedIPs": {"type": "array"}, "ipv6Subnet": _INT}
-        ),
-        "requestHeaderName": _STR,
-        "requestHost": _BOOL,
-    }
-)
-
-
-def _resource(api_version: str, kind: str, spec: dict[str, Any], namespaced: bool = True) -> dict[str, Any]:
-    metadata = copy.deepcopy(_METADATA)
-    if namespaced:
-        metadata["required"] = ["name", "namespace"]
-    return _closed(
-        {"apiVersion": {"const": api_version}, "kind": {"const": kind}, "metadata": metadata, "spec": spec},
-        ["apiVersion", "kind", "metadata", "spec"],
+@functools.cache
+def crd_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+    """The strict validator of a custom resource kind; None when the folder has no schema for it."""
+    if not CRD_SCHEMAS.is_dir():
+        raise FileNotFoundError(
+            f"no CRD schemas at {CRD_SCHEMAS}: the chart tests validate custom resources against them "
+            "(../shared/schemas/crds beside the clone, or set DOCKET_CRD_SCHEMAS)"
+        )
+    path = crd_schema_path(api_version, kind)
+    if "/" not in api_version or not path.is_file():
+        return None
+    schema = json.loads(path.read_text())
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
 
 
-CRD_FIELD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): _resource(
-        "monitoring.coreos.com/v1",
-        "ServiceMonitor",
-        _closed(
-            {
-                "selector": _LABEL_SELECTOR,
-                "namespaceSelector": _closed({"matchNames": {"type": "array", "items": _STR}, "any": _BOOL}),
-                "jobLabel": _STR,
-                "endpoints": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": _closed(
-                        {
-                            "port": _STR,
-                            "path": {"type": "string", "pattern": "^/"},
-                            "scheme": {"enum": ["http", "https"]},
-                            "interval": _DURATION,
-                            "scrapeTimeout": _DURATION,
-                            "honorLabels": _BOOL,
-                        }
-                    ),
-                },
-            },
-            ["selector", "endpoints"],
-        ),
-    ),
-    ("monitoring.coreos.com/v1", "PrometheusRule"): _resource(
-        "monitoring.coreos.com/v1",
-        "PrometheusRule",
-        _closed(
-            {
-                "groups": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": _closed(
-                        {
-                            "name": _STR,
-                            "interval": _DURATION,
-                            "rules": {
-                                "type": "array",
-                                "minItems": 1,
-                                "items": _closed(
-                                    {
-                                        "alert": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-                                        "record": _STR,
-                                        "expr": _STR,
-                                        "for": _DURATION,
-                                        "keep_firing_for": _DURATION,
-                                        "labels": _STRMAP,
-                                        "annotations": _STRMAP,
-                                    },
-                                    ["expr"],
-                                ),
-                            },
-                        },
-                        ["name", "rules"],
-                    ),
-                }
-            },
-            ["groups"],
-        ),
-    ),
-    ("traefik.io/v1alpha1", "Middleware"): _resource(
-        "traefik.io/v1alpha1",
-        "Middleware",
-        {
-            **_closed(
-                {
-                    "redirectScheme": _closed(
-                        {"scheme": {"enum": ["http", "https"]}, "port": _STR, "permanent": _BOOL}, ["scheme"]
-                    ),
-                    "headers": _closed(
-                        {
-                            "stsSeconds": {"type": "integer", "minimum": 0},
-                            "stsIncludeSubdomains": _BOOL,
-                            "stsPreload": _BOOL,
-                            "forceSTSHeader": _BOOL,
-                            "contentTypeNosniff": _BOOL,
-                            "frameDeny": _BOOL,
-                            "customResponseHeaders": _STRMAP,
-                        }
-                    ),
-                    "buffering": _closed(
-                        {
-                            "maxRequestBodyBytes": {"type": "integer", "minimum": 1},
-                            "memRequestBodyBytes": _INT,
-                            "maxResponseBodyBytes": _INT,
-                            "memResponseBodyBytes": _INT,
-                            "retryExpression": _STR,
-                        }
-                    ),
-                    "rateLimit": _closed(
-                        {
-                            "average": {"type": "integer", "minimum": 0},
-                            "period": {"anyOf": [_INT, _DURATION]},
-                            "burst": {"type": "integer", "minimum": 1},
-                            "sourceCriterion": _SOURCE_CRITERION,
-                        }
-                    ),
-                    "inFlightReq": _closed(
-                        {"amount": {"type": "integer", "minimum": 1}, "sourceCriterion": _SOURCE_CRITERION}
-                    ),
-                }
-            ),
-            "minProperties": 1,
-            "maxProperties": 1,
-        },
-    ),
-    ("cert-manager.io/v1", "ClusterIssuer"): _resource(
-        "cert-manager.io/v1",
-        "ClusterIssuer",
-        {
-            **_closed(
-                {
-                    "selfSigned": _closed({"crlDistributionPoints": {"type": "array"}}),
-                    "ca": _closed({"secretName": _STR}, ["secretName"]),
-                    "acme": _closed(
-                        {
-                            "server": {"type": "string", "pattern": "^https://"},
-                            "email": {"type": "string", "pattern": "^[^@]+@[^@]+$"},
-                            "privateKeySecretRef": _closed({"name": _STR, "key": _STR}, ["name"]),
-                            "solvers": {
-                                "type": "array",
-                                "minItems": 1,
-                                "items": _closed(
-                                    {
-                                        "selector": {"type": "object"},
-                                        "http01": _closed(
-                                            {
-                                                "ingress": _closed(
-                                                    {"ingressClassName": _STR, "class": _STR, "name": _STR}
-                                                )
-                                            }
-                                        ),
-                                        "dns01": {"type": "object"},
-                                    }
-                                ),
-                            },
-                        },
-                        ["server", "privateKeySecretRef", "solvers"],
-                    ),
-                }
-            ),
-            "minProperties": 1,
-            "maxProperties": 1,
-        },
-        namespaced=False,
-    ),
-    ("cert-manager.io/v1", "Certificate"): _resource(
-        "cert-manager.io/v1",
-        "Certificate",
-        _closed(
-            {
-                "secretName": _STR,
-                "isCA": _BOOL,
-                "commonName": _STR,
-                "dnsNames": {"type": "array", "items": _STR},
-                "duration": _DURATION,
-                "renewBefore": _DURATION,
-                "privateKey": _closed(
-                    {
-                        "algorithm": {"enum": ["RSA", "ECDSA", "Ed25519"]},
-                        "size": _INT,
-                        "rotationPolicy": {"enum": ["Never", "Always"]},
-                    }
-                ),
-                "issuerRef": _closed(
-                    {"name": _STR, "kind": {"enum": ["Issuer", "ClusterIssuer"]}, "group": _STR}, ["name"]
-                ),
-            },
-            ["secretName", "issuerRef"],
-        ),
-    ),
-    ("external-secrets.io/v1", "ExternalSecret"): _resource(
-        "external-secrets.io/v1",
-        "ExternalSecret",
-        _closed(
-            {
-                "refreshInterval": _DURATION,
-                "secretStoreRef": _closed(
-                    {"kind": {"enum": ["SecretStore", "ClusterSecretStore"]}, "name": _STR}, ["name"]
-                ),
-                "target": _closed(
-                    {"name": _STR, "creationPolicy": {"enum": ["Owner", "Orphan", "Merge", "None"]}}
-                ),
-                "data": {
-                    "type": "array",
-                    "items": _closed(
-                        {
-                            "secretKey": _STR,
-                            "remoteRef": _closed({"key": _STR, "property": _STR, "version": _STR}, ["key"]),
-                        },
-                        ["secretKey", "remoteRef"],
-                    ),
-                },
-            },
-            ["secretStoreRef", "target"],
-        ),
-    ),
-}
-
-
 def crd_errors(obj: Obj) -> list[str] | None:
-    """Field-schema errors of a custom resource; None when its kind has no field schema here."""
-    schema = CRD_FIELD_SCHEMAS.get((obj["apiVersion"], obj["kind"]))
-    if schema is None:
+    """Schema errors of a custom resource against its CRD; None when no CRD schema covers its kind."""
+    validator = crd_validator(obj["apiVersion"], obj["kind"])
+    if validator is None:
         return None
-    validator = jsonschema.Draft202012Validator(schema)
     return [
         f"{'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message[:300]}"
         for error in validator.iter_errors(obj)
@@ -712,7 +493,7 @@ class Report:
             )
         if self.crd_checked:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.crd_checked.items()))
-            out.append(f"custom resources checked against field schemas: {kinds}")
+            out.append(f"custom resources validated against their CRD schemas (strict): {kinds}")
         if self.checkov:
             out.append(
                 "checkov {version}: passed {passed}, failed {failed}, skipped {skipped} "
