@@ -20,6 +20,7 @@ import helm_python as helm
 import jsonschema
 import kubernetes_validate.utils as kv
 import yaml
+from helm_commands import merge
 from referencing import Registry, Resource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,14 @@ class Case:
 
 
 PRODUCTION_VALUES: dict[str, Any] = yaml.safe_load((K8S / "examples" / "values-production.yaml").read_text())
+# cnpg mode: values-production.yaml with values-production-cnpg.yaml over it, as the example installs it
+CNPG_OVERLAY: dict[str, Any] = yaml.safe_load((K8S / "examples" / "values-production-cnpg.yaml").read_text())
+PRODUCTION_CNPG_VALUES = merge(PRODUCTION_VALUES, CNPG_OVERLAY)
+OBJECT_STORE = {
+    "destinationPath": "s3://docket-backups/staging/postgresql",
+    "existingSecret": "docket-backup-s3",
+}
+SENTINELS = ["redis-node-0.redis-headless:26379", "redis-node-1.redis-headless:26379", "10.20.1.7:26380"]
 REAL_SECRETS = {
     "DATABASE_URL": "postgresql://docket:Zq8v2Lw9Xk@db.internal.example.com:5432/docket",
     "REDIS_URL": "rediss://:Zq8v2Lw9Xk@redis.internal.example.com:6380/0",
@@ -168,6 +177,58 @@ CASES: tuple[Case, ...] = (
         },
     ),
     Case("api-standalone-release", "api", {}, release="docket-api"),
+    # the CloudNativePG Cluster's "<cluster>-app" Secret is written by the operator, not the chart
+    Case(
+        "docket-production-cnpg",
+        "docket",
+        PRODUCTION_CNPG_VALUES,
+        frozenset({"docket-secrets", "docket-backup-s3", "docket-postgresql-app"}),
+    ),
+    Case(
+        "docket-cnpg",
+        "docket",
+        {
+            "global": {"postgresql": {"mode": "cnpg"}},
+            "postgresql": {"cnpg": {"backup": {"objectStore": OBJECT_STORE}}},
+        },
+        frozenset({"docket-backup-s3", "docket-postgresql-app"}),
+    ),
+    Case(
+        "docket-cnpg-recovery",
+        "docket",
+        {
+            "global": {"postgresql": {"mode": "cnpg", "cluster": "docket-pg-restored"}},
+            "postgresql": {
+                "cnpg": {
+                    "instances": 1,
+                    "affinity": {"podAntiAffinityType": "preferred"},
+                    "networkPolicy": {"enabled": False},
+                    "recovery": {
+                        "enabled": True,
+                        "sourceCluster": "docket-postgresql",
+                        "targetTime": "2025-05-04T09:30:00Z",
+                    },
+                    "backup": {"objectStore": {**OBJECT_STORE, "endpointURL": "https://minio.example.com"}},
+                }
+            },
+            "worker": {"backup": {"verify": {"enabled": True}}},
+        },
+        frozenset({"docket-backup-s3", "docket-pg-restored-app"}),
+    ),
+    Case(
+        "worker-cnpg-standalone",
+        "worker",
+        {"global": {"postgresql": {"mode": "cnpg", "cluster": "shared-pg"}}},
+        frozenset({"shared-pg-app"}),
+    ),
+    Case(
+        "docket-redis-sentinel",
+        "docket",
+        {
+            "global": {"redis": {"sentinels": SENTINELS, "sentinelMaster": "docket"}},
+            "api": {"secrets": {"REDIS_PASSWORD": "Zq8v2Lw9XkRedisPassword"}},
+        },
+    ),
     Case(
         "docket-large-numbers",
         "docket",
@@ -359,6 +420,42 @@ def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         if operator == "DoesNotExist" and key in labels:
             return False
     return True
+
+
+def cnpg_pods(rendered: Rendered) -> dict[str, dict[str, str]]:
+    """The pods CloudNativePG runs for the rendered Clusters and Poolers, labelled as the operator labels
+    them (v1.30.0: pkg/specs/pods.go and pkg/specs/pgbouncer/deployments.go), by pod name."""
+    pods: dict[str, dict[str, str]] = {}
+    common = {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/managed-by": "cloudnative-pg"}
+    for cluster in rendered.of_kind("Cluster"):
+        for serial in range(1, int(cluster.obj["spec"]["instances"]) + 1):
+            name = f"{cluster.name}-{serial}"
+            pods[name] = {
+                **common,
+                "cnpg.io/cluster": cluster.name,
+                "cnpg.io/instanceName": name,
+                "cnpg.io/podRole": "instance",
+                "cnpg.io/instanceRole": "primary" if serial == 1 else "replica",
+                "app.kubernetes.io/instance": cluster.name,
+                "app.kubernetes.io/component": "database",
+            }
+    for pooler in rendered.of_kind("Pooler"):
+        cluster_name = pooler.obj["spec"]["cluster"]["name"]
+        pods[f"{pooler.name}-0"] = {
+            **common,
+            "cnpg.io/poolerName": pooler.name,
+            "cnpg.io/cluster": cluster_name,
+            "cnpg.io/podRole": "pooler",
+            "app.kubernetes.io/instance": cluster_name,
+            "app.kubernetes.io/component": "pooler",
+        }
+    return pods
+
+
+def is_cnpg_policy(obj: Obj) -> bool:
+    """A NetworkPolicy of the CloudNativePG pods (selected by the operator's labels), not of Docket's."""
+    labels = (obj["spec"]["podSelector"].get("matchLabels") or {}).keys()
+    return any(label.startswith("cnpg.io/") for label in labels)
 
 
 # ---------------------------------------------------------------------------------------------

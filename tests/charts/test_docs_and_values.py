@@ -66,12 +66,24 @@ ISSUE_18_SETTINGS = {
         "REDIS_SENTINEL_MASTER",
     },
 }
+# Issue #18's settings: the charts set them (cnpg mode, Redis Sentinel) while the services gain them on
+# the ha-services branch; until it is merged a service may not declare (nor docs/configuration.md list)
+# them, and once it is, these allowances are unused.
+ISSUE_18_SETTINGS = {
+    "api": {"DATABASE_READ_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_PASSWORD"},
+    "web": {"REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_PASSWORD"},
+    "worker": {"DATABASE_LISTEN_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_PASSWORD"},
+}
+for _chart, _names in ISSUE_18_SETTINGS.items():
+    ISSUE_13_SETTINGS[_chart] = ISSUE_13_SETTINGS[_chart] | _names
 # Settings a service's settings object declares (they are common to every service) but its pods never
 # read, so the chart gives them none: the web opens no PostgreSQL connection.
 DECLARED_NOT_READ = {
-    "api": set(),
+    "api": {"DATABASE_LISTEN_URL"},
     "web": {
         "DATABASE_URL",
+        "DATABASE_READ_URL",
+        "DATABASE_LISTEN_URL",
         "DB_POOL_MIN_SIZE",
         "DB_POOL_MAX_SIZE",
         "DB_POOL_TIMEOUT",
@@ -80,7 +92,7 @@ DECLARED_NOT_READ = {
         "DATABASE_POOLER",
         "READ_YOUR_WRITES_SECONDS",
     },
-    "worker": set(),
+    "worker": {"DATABASE_READ_URL"},
 }
 
 

@@ -16,10 +16,14 @@ from chartlib import KUBE_VERSIONS, REPORT, Obj, Rendered
 # Every custom resource kind the charts and k8s/ produce; each has a CRD schema, so no kind is allowlisted.
 CUSTOM_KINDS = {
     "Certificate",
+    "Cluster",
     "ClusterIssuer",
     "ExternalSecret",
     "Middleware",
+    "ObjectStore",
+    "Pooler",
     "PrometheusRule",
+    "ScheduledBackup",
     "ServiceMonitor",
 }
 

@@ -34,15 +34,62 @@ NEVER = {
         "BACKUP_DIR",
     },
 }
-# the secrets each pod reads from the Secret, by name
+# the secrets each pod reads from Docket's Secret, by name (external mode, Redis by REDIS_URL)
 SECRET_KEYS = {
-    "api": {"DATABASE_URL", "REDIS_URL", "JWT_SECRET", "JWT_SECRET_PREVIOUS", "SENTRY_DSN"},
+    "api": {
+        "DATABASE_URL",
+        "DATABASE_READ_URL",
+        "REDIS_URL",
+        "JWT_SECRET",
+        "JWT_SECRET_PREVIOUS",
+        "SENTRY_DSN",
+    },
     "web": {"REDIS_URL", "CSRF_SECRET", "SENTRY_DSN"},
-    "worker": {"DATABASE_URL", "REDIS_URL", "SENTRY_DSN"},
+    "worker": {"DATABASE_URL", "DATABASE_LISTEN_URL", "REDIS_URL", "SENTRY_DSN"},
     "migrate": {"DATABASE_URL"},
     "backup": {"DATABASE_URL"},
     "backup-verify": {"DATABASE_URL"},
 }
+DATABASE_URLS = {"DATABASE_URL", "DATABASE_READ_URL", "DATABASE_LISTEN_URL"}
+# cnpg mode: the user and password of the Cluster's app Secret, from which the kubelet builds the URLs
+CNPG_CREDENTIALS = {"CNPG_APP_USERNAME", "CNPG_APP_PASSWORD"}
+SENTINEL_CONFIG = {"REDIS_SENTINELS", "REDIS_SENTINEL_MASTER"}
+
+
+def _global(rendered: Rendered) -> dict[str, Any]:
+    return rendered.case.values.get("global") or {}
+
+
+def cnpg(rendered: Rendered) -> bool:
+    return bool(_global(rendered).get("postgresql", {}).get("mode") == "cnpg")
+
+
+def sentinels(rendered: Rendered) -> bool:
+    return bool(_global(rendered).get("redis", {}).get("sentinels"))
+
+
+def expected_secret_keys(rendered: Rendered, name: str) -> set[str]:
+    """The keys of Docket's Secret a component reads in the case's modes."""
+    keys = set(SECRET_KEYS[name])
+    if cnpg(rendered):
+        keys -= DATABASE_URLS
+    if sentinels(rendered) and "REDIS_URL" in keys:
+        keys = (keys - {"REDIS_URL"}) | {"REDIS_PASSWORD"}
+    return keys
+
+
+def cnpg_urls(rendered: Rendered, name: str) -> set[str]:
+    """The database URLs a component gets as values (not secrets) in cnpg mode."""
+    if not cnpg(rendered):
+        return set()
+    if name == "api":
+        read = _global(rendered)["postgresql"].get("readFromReplicas")
+        return {"DATABASE_URL", "DATABASE_READ_URL"} if read else {"DATABASE_URL"}
+    if name == "worker":
+        return {"DATABASE_URL", "DATABASE_LISTEN_URL"}
+    return {"DATABASE_URL"} if name in ("migrate", "backup", "backup-verify") else set()
+
+
 MIGRATION_ENV = {"ENVIRONMENT", "LOG_LEVEL", "DATABASE_URL"}
 BACKUP_ENV = {
     "ENVIRONMENT",
@@ -78,7 +125,23 @@ def environment(rendered: Rendered, manifest: Manifest) -> dict[str, Any]:
 
 
 def secret_keys(env: dict[str, Any]) -> set[str]:
-    return {name for name, e in env.items() if "secretKeyRef" in (e.get("valueFrom") or {})}
+    """The variables read from Docket's Secret (not from the CloudNativePG Cluster's app Secret)."""
+    return {
+        name
+        for name, e in env.items()
+        if "secretKeyRef" in (e.get("valueFrom") or {}) and name not in CNPG_CREDENTIALS
+    }
+
+
+def cnpg_credentials(env: dict[str, Any], cluster: str) -> set[str]:
+    """The variables read from the Cluster's "<cluster>-app" Secret: its user name and password only."""
+    found = set()
+    for name in CNPG_CREDENTIALS & set(env):
+        ref = env[name]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == f"{cluster}-app", ref
+        assert ref["key"] == {"CNPG_APP_USERNAME": "username", "CNPG_APP_PASSWORD": "password"}[name]
+        found.add(name)
+    return found
 
 
 def set_config(values: dict[str, Any]) -> set[str]:
@@ -94,13 +157,26 @@ def chart_values(rendered: Rendered, chart: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "case",
-    [c for c in CASES if c.id in ("docket-production", "docket-defaults", "docket-observability")],
+    [
+        c
+        for c in CASES
+        if c.id
+        in (
+            "docket-production",
+            "docket-defaults",
+            "docket-observability",
+            "docket-production-cnpg",
+            "docket-cnpg-recovery",
+            "docket-redis-sentinel",
+        )
+    ],
     ids=str,
 )
 def test_each_workload_gets_exactly_the_settings_and_secrets_it_reads(
     renderer: Renderer, case: chartlib.Case
 ) -> None:
     rendered = renderer.render(case)
+    cluster = (rendered.of_kind("Cluster") or [None])[0]
     seen = set()
     for manifest in rendered.manifests:
         if chartlib.pod_template(manifest.obj) is None:
@@ -109,15 +185,27 @@ def test_each_workload_gets_exactly_the_settings_and_secrets_it_reads(
         seen.add(name)
         env = environment(rendered, manifest)
         keys = set(env)
-        assert secret_keys(env) == SECRET_KEYS[name], f"{manifest.name} reads secrets {secret_keys(env)}"
+        expected_secrets = expected_secret_keys(rendered, name)
+        assert secret_keys(env) == expected_secrets, f"{manifest.name} reads secrets {secret_keys(env)}"
+        urls = cnpg_urls(rendered, name)
+        credentials = CNPG_CREDENTIALS if urls else set()
+        if cluster is not None:
+            assert cnpg_credentials(env, cluster.name) == credentials, manifest.name
+        for url in urls:
+            assert "value" in env[url], (
+                f"{manifest.name}: {url} is built from the app Secret, not read from one"
+            )
+        extra = urls | credentials
         if name == "migrate":
-            assert keys == MIGRATION_ENV, f"the migration Job gets {sorted(keys)}"
+            assert keys == MIGRATION_ENV | extra, f"the migration Job gets {sorted(keys)}"
         elif name in ("backup", "backup-verify"):
             s3 = BACKUP_S3_ENV if chart_values(rendered, "worker")["backup"]["s3"]["url"] else set()
-            assert keys == BACKUP_ENV | s3, f"{manifest.name} gets {sorted(keys)}"
+            assert keys == BACKUP_ENV | s3 | extra, f"{manifest.name} gets {sorted(keys)}"
         else:
             values = chart_values(rendered, name)
-            expected = set_config(values) | {"ENVIRONMENT", "RELEASE"} | SECRET_KEYS[name]
+            expected = set_config(values) | {"ENVIRONMENT", "RELEASE"} | expected_secrets | extra
+            if sentinels(rendered):
+                expected |= SENTINEL_CONFIG
             if name == "web":
                 expected.add("API_URL")
             assert keys == expected, (
@@ -134,11 +222,20 @@ def test_no_pod_sees_another_services_secrets(renderer: Renderer, case: chartlib
         if chartlib.pod_template(manifest.obj) is None:
             continue
         keys = set(environment(rendered, manifest))
-        assert secret_keys(environment(rendered, manifest)) <= SECRET_KEYS[component(manifest)]
-        if component(manifest) == "web":
+        name = component(manifest)
+        assert secret_keys(environment(rendered, manifest)) <= expected_secret_keys(rendered, name)
+        if name in ("web",) or not cnpg(rendered):
+            assert not keys & CNPG_CREDENTIALS, f"{manifest.name} reads the Cluster's app Secret"
+        if name == "web":
             assert "DATABASE_URL" not in keys, "the web never talks to PostgreSQL"
-        if component(manifest) in ("migrate", "backup", "backup-verify"):
+        if name in ("migrate", "backup", "backup-verify"):
             assert not keys & {"REDIS_URL", "JWT_SECRET", "JWT_SECRET_PREVIOUS", "CSRF_SECRET", "SENTRY_DSN"}
+            assert not keys & {
+                "REDIS_PASSWORD",
+                "REDIS_SENTINELS",
+                "DATABASE_READ_URL",
+                "DATABASE_LISTEN_URL",
+            }
             assert not {k for k in keys if k.startswith(("WORKER_", "RATE_LIMIT_", "JWT_"))}, manifest.name
 
 

@@ -134,11 +134,19 @@ def test_selectors_use_only_stable_labels_and_match_the_pods(rendered: Rendered)
         assert target["name"] in rendered.names("Deployment")
         assert hpa.obj["spec"]["behavior"]["scaleUp"]
         assert hpa.obj["spec"]["behavior"]["scaleDown"]
+    operator_pods = chartlib.cnpg_pods(rendered)
     for policy in rendered.of_kind("NetworkPolicy"):
+        candidates = operator_pods if chartlib.is_cnpg_policy(policy.obj) else pods
         selected = [
-            n for n, labels in pods.items() if chartlib.matches(policy.obj["spec"]["podSelector"], labels)
+            n
+            for n, labels in candidates.items()
+            if chartlib.matches(policy.obj["spec"]["podSelector"], labels)
         ]
         assert selected, f"NetworkPolicy {policy.name} selects no pod of the release"
+        others = pods if chartlib.is_cnpg_policy(policy.obj) else operator_pods
+        assert not [
+            n for n, labels in others.items() if chartlib.matches(policy.obj["spec"]["podSelector"], labels)
+        ]
     services = {s.name: s.obj for s in rendered.of_kind("Service")}
     for monitor in rendered.of_kind("ServiceMonitor"):
         selected = [
@@ -388,42 +396,72 @@ def test_pdbs_follow_the_replica_count(rendered: Rendered) -> None:
 # hooks and scheduled jobs
 
 
+def _cnpg(rendered: Rendered) -> bool:
+    values = rendered.case.values
+    return bool((values.get("global") or {}).get("postgresql", {}).get("mode") == "cnpg")
+
+
 def test_the_migration_job_is_a_weighted_pre_install_pre_upgrade_hook(rendered: Rendered) -> None:
-    jobs = [m for m in rendered.of_kind("Job") if m.name.endswith("-migrate")]
+    """In cnpg mode with no Cluster in the cluster (as here: no `lookup` answers), an ordinary Job that
+    waits for the database instead; test_cnpg.py renders the hook against a Cluster that exists."""
+    jobs = [
+        m
+        for m in rendered.of_kind("Job")
+        if m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+    ]
     if rendered.case.chart not in ("api", "docket"):
         assert not jobs
         return
     assert len(jobs) == 1
     job = jobs[0]
-    assert job.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
-    assert job.annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
-    assert job.hook_weight == 0
+    cnpg = _cnpg(rendered)
     spec = job.obj["spec"]
     assert spec["backoffLimit"] >= 0
     assert spec["activeDeadlineSeconds"] > 0
     pod = spec["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     assert pod["containers"][0]["args"] == ["migrate"]
-    hooks = [
+    related = [
         m
         for m in rendered.manifests
-        if m.is_hook
-        and m is not job
-        and m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+        if m is not job and m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
     ]
-    hook_kinds = {m.kind for m in hooks}
-    assert "ServiceAccount" in hook_kinds
-    assert ("NetworkPolicy" in hook_kinds) == any(not m.is_hook for m in rendered.of_kind("NetworkPolicy"))
-    assert ("Secret" in hook_kinds) == any(not m.is_hook for m in rendered.of_kind("Secret"))
-    for hook in hooks:
+    kinds = {m.kind for m in related}
+    assert "ServiceAccount" in kinds
+    assert ("NetworkPolicy" in kinds) == any(
+        m.obj["metadata"]["labels"]["app.kubernetes.io/component"] != "migrate"
+        for m in rendered.of_kind("NetworkPolicy")
+    )
+    container = pod["containers"][0]
+    assert "envFrom" not in container
+    if cnpg:
+        assert re.fullmatch(r"docket-api-migrate-[0-9a-f]{8}", job.name), job.name
+        assert not job.is_hook, "a hook runs before the Cluster exists and could not wait for it"
+        assert not any(m.is_hook for m in related)
+        assert "Secret" not in kinds, "the credentials are the Cluster's app Secret"
+        assert [c["name"] for c in pod["initContainers"]] == ["wait-for-database"]
+        # the Job reads the database URL (built from the app Secret's user and password) and how to log
+        assert {e["name"] for e in container["env"]} == {
+            "ENVIRONMENT",
+            "LOG_LEVEL",
+            "CNPG_APP_USERNAME",
+            "CNPG_APP_PASSWORD",
+            "DATABASE_URL",
+        }
+        return
+    assert job.name == "docket-api-migrate"
+    assert job.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert job.annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    assert job.hook_weight == 0
+    assert "initContainers" not in pod
+    assert ("Secret" in kinds) == any(not m.is_hook for m in rendered.of_kind("Secret"))
+    for hook in related:
         assert hook.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
         assert hook.hook_weight < job.hook_weight, f"{hook.kind}/{hook.name} must exist before the Job"
         assert hook.annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
     # the Job reads the database URL and how to log, nothing of the API's other settings or secrets
-    container = pod["containers"][0]
-    assert "envFrom" not in container
     assert {e["name"] for e in container["env"]} == {"ENVIRONMENT", "LOG_LEVEL", "DATABASE_URL"}
-    for secret in (m for m in hooks if m.kind == "Secret"):
+    for secret in (m for m in related if m.kind == "Secret"):
         assert set(secret.obj["data"]) == {"DATABASE_URL"}
 
 
@@ -481,7 +519,10 @@ DEFAULT_METRICS_PEERS = [
 
 
 def test_network_policies_deny_by_default_and_admit_only_the_expected_peers(rendered: Rendered) -> None:
+    """Docket's pods; the CloudNativePG pods' policies are test_cnpg.py's."""
     for policy in rendered.of_kind("NetworkPolicy"):
+        if chartlib.is_cnpg_policy(policy.obj):
+            continue
         spec = policy.obj["spec"]
         assert spec["policyTypes"] == ["Ingress", "Egress"], policy.name
         component = (spec["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/component")

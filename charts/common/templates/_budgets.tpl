@@ -22,25 +22,35 @@ Deployment controller rounds it). Takes the chart's values.
 The PostgreSQL connections one chart's settings can open at most, as YAML:
   pods       the most pods ("docket.maxPods")
   processes  server processes per pod (config.WORKERS)
-  perProcess connections per process: the pool (config.DB_POOL_MAX_SIZE), plus the worker's LISTEN
-             connection for queue notifications
-  jobs       the Jobs that connect besides: the migration Job (1), the backup run (3: its advisory
-             lock, the exported snapshot and pg_dump) and the restore test (1)
-  total      pods x processes x perProcess + jobs
+  pool       connections of each process's pool (config.DB_POOL_MAX_SIZE): to the server, or in cnpg
+             mode to the PgBouncer pooler
+  listen     the worker's LISTEN connection for queue notifications, per process: to the server, or in
+             cnpg mode to the primary (-rw), past the pooler
+  read       in cnpg mode with global.postgresql.readFromReplicas, the api's pool of DATABASE_READ_URL
+             per process (the size of its main pool), to a hot standby (-ro)
+  jobs       the Jobs that connect besides, to the server or the primary: the migration Job (1), the
+             backup run (3: its advisory lock, the exported snapshot and pg_dump) and the restore test (1)
+  pooled     pods x processes x pool (cnpg: the pooler's clients)
+  direct     pods x processes x listen + jobs (cnpg: straight to the primary)
+  standby    pods x processes x read (cnpg: on a standby)
+  total      pooled + direct + standby: every connection the chart can open
 The web opens none. Takes (dict "values" .Values "chart" "api"), so the umbrella can ask it of each
-sub-chart's values.
+sub-chart's values, and optionally "global" (the umbrella's global values, else .values.global).
 */}}
 {{- define "docket.dbBudget" -}}
 {{- $v := .values -}}
+{{- $ctx := dict "Values" (dict "global" (.global | default $v.global | default dict)) -}}
 {{- $pods := int64 (include "docket.maxPods" $v) -}}
 {{- $processes := int64 ($v.config.WORKERS | default 1) -}}
-{{- $perProcess := 0 -}}
+{{- $pool := 0 -}}
+{{- $listen := 0 -}}
+{{- $read := 0 -}}
 {{- $jobs := 0 -}}
 {{- if hasKey $v.secrets "DATABASE_URL" -}}
-{{- $perProcess = int64 ($v.config.DB_POOL_MAX_SIZE | default 10) -}}
+{{- $pool = int64 ($v.config.DB_POOL_MAX_SIZE | default 10) -}}
 {{- end -}}
 {{- if eq .chart "worker" -}}
-{{- $perProcess = add $perProcess 1 -}}
+{{- $listen = 1 -}}
 {{- if $v.backup.enabled -}}
 {{- $jobs = add $jobs 3 -}}
 {{- if $v.backup.verify.enabled -}}
@@ -48,14 +58,28 @@ sub-chart's values.
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- if and (eq .chart "api") $v.migration.enabled -}}
+{{- if eq .chart "api" -}}
+{{- if $v.migration.enabled -}}
 {{- $jobs = add $jobs 1 -}}
 {{- end -}}
+{{- if include "docket.readFromReplicas" $ctx -}}
+{{- $read = $pool -}}
+{{- end -}}
+{{- end -}}
+{{- $pooled := mul $pods $processes $pool -}}
+{{- $direct := add (mul $pods $processes $listen) $jobs -}}
+{{- $standby := mul $pods $processes $read -}}
+cnpg: {{ ternary true false (eq (include "docket.cnpg" $ctx) "true") }}
 pods: {{ $pods }}
 processes: {{ $processes }}
-perProcess: {{ $perProcess }}
+pool: {{ $pool }}
+listen: {{ $listen }}
+read: {{ $read }}
 jobs: {{ $jobs }}
-total: {{ add (mul $pods $processes $perProcess) $jobs }}
+pooled: {{ $pooled }}
+direct: {{ $direct }}
+standby: {{ $standby }}
+total: {{ add $pooled $direct $standby }}
 {{- end -}}
 
 {{/* The total of "docket.dbBudget". Takes (dict "values" .Values "chart" "api"). */}}
@@ -66,7 +90,12 @@ total: {{ add (mul $pods $processes $perProcess) $jobs }}
 {{/* "docket.dbBudget" in words, for NOTES.txt. Takes (dict "values" .Values "chart" "api"). */}}
 {{- define "docket.dbBudgetText" -}}
 {{- $b := include "docket.dbBudget" . | fromYaml -}}
-{{- printf "%d = %d pods x %d %s x %d connections + %d for Jobs" (int64 $b.total) (int64 $b.pods) (int64 $b.processes) (ternary "process" "processes" (eq (int64 $b.processes) 1)) (int64 $b.perProcess) (int64 $b.jobs) -}}
+{{- $processes := ternary "process" "processes" (eq (int64 $b.processes) 1) -}}
+{{- if $b.cnpg -}}
+{{- printf "%d = %d pods x %d %s x (%d through the pooler + %d to -rw + %d to -ro) + %d for Jobs (to -rw)" (int64 $b.total) (int64 $b.pods) (int64 $b.processes) $processes (int64 $b.pool) (int64 $b.listen) (int64 $b.read) (int64 $b.jobs) -}}
+{{- else -}}
+{{- printf "%d = %d pods x %d %s x %d connections + %d for Jobs" (int64 $b.total) (int64 $b.pods) (int64 $b.processes) $processes (add (int64 $b.pool) (int64 $b.listen)) (int64 $b.jobs) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

@@ -25,8 +25,9 @@ number as a float64), lists joined with commas, booleans as true/false.
 
 {{/*
 The non-secret settings (config.*) as ConfigMap data, with the values the chart owns filled in:
-ENVIRONMENT (global.environment first), RELEASE (the image tag unless set) and, for the web
-service, API_URL (the api Service of the same release unless set).
+ENVIRONMENT (global.environment first), RELEASE (the image tag unless set), REDIS_SENTINELS and
+REDIS_SENTINEL_MASTER (global.redis first) and, for the web service, API_URL (the api Service of the
+same release unless set).
 Empty values are left out so the service falls back to its documented default.
 */}}
 {{- define "docket.configData" -}}
@@ -34,6 +35,11 @@ Empty values are left out so the service falls back to its documented default.
 {{- $_ := set $config "ENVIRONMENT" (include "docket.environment" .) -}}
 {{- if not $config.RELEASE -}}
 {{- $_ := set $config "RELEASE" (include "docket.imageTag" .) -}}
+{{- end -}}
+{{- include "docket.checkRedisSentinels" . -}}
+{{- if hasKey $config "REDIS_SENTINELS" -}}
+{{- $_ := set $config "REDIS_SENTINELS" (include "docket.redisSentinels" .) -}}
+{{- $_ := set $config "REDIS_SENTINEL_MASTER" (include "docket.redisSentinelMaster" .) -}}
 {{- end -}}
 {{- if and (hasKey $config "API_URL") (not $config.API_URL) -}}
 {{- $api := include "docket.releaseQualifiedName" (dict "ctx" . "name" "api") -}}

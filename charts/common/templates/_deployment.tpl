@@ -119,6 +119,9 @@ spec:
                 name: {{ include "docket.fullname" . }}
           env:
             {{- include "docket.secretEnv" (dict "ctx" .) | trim | nindent 12 }}
+            {{- with include "docket.databaseEnv" (dict "ctx" . "component" (include "docket.component" .)) | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
             {{- with .Values.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}

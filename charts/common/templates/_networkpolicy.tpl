@@ -3,7 +3,10 @@
 {{/*
 Egress rules: cluster DNS, then each peer of "peers" whose networkPolicy.egress.<peer> is enabled.
 Every rule names its destinations: an enabled rule without "to" peers fails, naming the value,
-rather than opening its ports to any address. Takes (dict "ctx" $ "peers" (list "postgresql" "redis")).
+rather than opening its ports to any address. In cnpg mode "postgresql" is the CloudNativePG pods the
+component connects to ("docket.cnpgTargets"), whatever networkPolicy.egress.postgresql says; with
+Redis Sentinel the sentinels' ports join networkPolicy.egress.redis.ports.
+Takes (dict "ctx" $ "component" "api" "peers" (list "postgresql" "redis")).
 */}}
 {{- define "docket.egressRules" -}}
 {{- $egress := .ctx.Values.networkPolicy.egress -}}
@@ -20,8 +23,23 @@ rather than opening its ports to any address. Takes (dict "ctx" $ "peers" (list 
       port: 53
 {{- range $name := .peers }}
 {{- $rule := get $egress $name }}
-{{- if $rule.enabled }}
-{{- include "docket.egressRule" (dict "name" (printf "networkPolicy.egress.%s" $name) "ports" $rule.ports "to" $rule.to) }}
+{{- if and (eq $name "postgresql") (include "docket.cnpg" $.ctx) }}
+{{- with include "docket.cnpgTargets" (dict "ctx" $.ctx "component" $.component) }}
+{{ include "docket.cnpgEgressRule" (dict "ctx" $.ctx "targets" (splitList "," .)) }}
+{{- end }}
+{{- else if $rule.enabled }}
+{{- $ports := list }}
+{{- range $rule.ports }}
+{{- $ports = append $ports (int64 .) }}
+{{- end }}
+{{- if eq $name "redis" }}
+{{- range $port := splitList "," (include "docket.redisSentinelPorts" $.ctx) }}
+{{- if and $port (not (has (int64 $port) $ports)) }}
+{{- $ports = append $ports (int64 $port) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- include "docket.egressRule" (dict "name" (printf "networkPolicy.egress.%s" $name) "ports" $ports "to" $rule.to) }}
 {{- end }}
 {{- end }}
 {{- with $egress.extra }}

@@ -5,11 +5,30 @@
 {{- keys .Values.secrets | sortAlpha | join "," -}}
 {{- end -}}
 
-{{/* The keys a pod cannot start without; the others (SENTRY_DSN, JWT_SECRET_PREVIOUS) are optional. */}}
+{{/*
+The keys of the Secret the chart's pods read, and the chart-created Secret holds: the chart's keys less
+the database URLs in cnpg mode (built from the Cluster's app Secret, "docket.databaseEnv"), less
+REDIS_URL with Redis Sentinel, and less REDIS_PASSWORD without it.
+*/}}
+{{- define "docket.podSecretKeys" -}}
+{{- $cnpg := include "docket.cnpg" . -}}
+{{- $sentinels := include "docket.redisSentinels" . -}}
+{{- $keys := list -}}
+{{- range $key := splitList "," (include "docket.secretKeys" .) -}}
+{{- $database := has $key (list "DATABASE_URL" "DATABASE_READ_URL" "DATABASE_LISTEN_URL") -}}
+{{- if not (or (and $cnpg $database) (and $sentinels (eq $key "REDIS_URL")) (and (not $sentinels) (eq $key "REDIS_PASSWORD"))) -}}
+{{- $keys = append $keys $key -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $keys -}}
+{{- end -}}
+
+{{/* The keys a pod cannot start without; the others (SENTRY_DSN, JWT_SECRET_PREVIOUS, ...) are optional. */}}
 {{- define "docket.requiredSecretKeys" -}}
 {{- $required := list -}}
+{{- $podKeys := splitList "," (include "docket.podSecretKeys" .) -}}
 {{- range $key := list "DATABASE_URL" "REDIS_URL" "JWT_SECRET" "CSRF_SECRET" -}}
-{{- if hasKey $.Values.secrets $key -}}
+{{- if has $key $podKeys -}}
 {{- $required = append $required $key -}}
 {{- end -}}
 {{- end -}}
@@ -85,8 +104,9 @@ postgresql://docket:docket@docket-postgres:5432/docket,redis://docket-redis:6379
 {{- define "docket.usesDevelopmentServices" -}}
 {{- if include "docket.createSecret" . -}}
 {{- $development := splitList "," (include "docket.developmentServiceUrls" .) -}}
+{{- $podKeys := splitList "," (include "docket.podSecretKeys" .) -}}
 {{- range $key := list "DATABASE_URL" "REDIS_URL" -}}
-{{- if has (get $.Values.secrets $key | default "" | toString) $development }}true{{ end -}}
+{{- if and (has $key $podKeys) (has (get $.Values.secrets $key | default "" | toString) $development) }}true{{ end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -95,8 +115,9 @@ postgresql://docket:docket@docket-postgres:5432/docket,redis://docket-redis:6379
 Refuse unsafe values in a chart-created Secret:
 * outside local and test, a JWT_SECRET or CSRF_SECRET that is given must be at least 32 bytes and not
   a development key (an empty one is generated, see "docket.generateSigningKeys");
-* in production, DATABASE_URL and REDIS_URL must be set and no placeholder, and the URLs of the
-  development PostgreSQL and Redis (k8s/dev) are refused unless global.devServices is true.
+* in production, DATABASE_URL (external mode) and REDIS_URL (without Redis Sentinel) must be set and no
+  placeholder, and the URLs of the development PostgreSQL and Redis (k8s/dev) are refused unless
+  global.devServices is true.
 */}}
 {{- define "docket.checkSecrets" -}}
 {{- if include "docket.createSecret" . -}}
@@ -115,8 +136,9 @@ Refuse unsafe values in a chart-created Secret:
 {{- if include "docket.isProduction" . -}}
 {{- $placeholders := list "changeme" "change-me" -}}
 {{- $devServices := (.Values.global | default dict).devServices -}}
+{{- $podKeys := splitList "," (include "docket.podSecretKeys" .) -}}
 {{- range $key := list "DATABASE_URL" "REDIS_URL" -}}
-{{- if hasKey $.Values.secrets $key -}}
+{{- if has $key $podKeys -}}
 {{- $value := get $.Values.secrets $key | default "" | toString -}}
 {{- if not $value -}}
 {{- fail (printf "secrets.%s is required when ENVIRONMENT=production and no existingSecret is set" $key) -}}
@@ -137,12 +159,15 @@ Refuse unsafe values in a chart-created Secret:
 Environment variables read from the Secret, one secretKeyRef per key. Keys listed in
 "docket.requiredSecretKeys" must exist; the others (e.g. SENTRY_DSN) are optional.
 Takes (dict "ctx" $ "name" "<secret>" "keys" (list "DATABASE_URL")); an empty name means
-"docket.secretName", no keys means every key of the chart's Secret.
+"docket.secretName", no keys means every key the pods read ("docket.podSecretKeys"); a key they do not
+read in this mode (DATABASE_URL in cnpg mode) is left out.
 */}}
 {{- define "docket.secretEnv" -}}
 {{- $secretName := .name | default (include "docket.secretName" .ctx) -}}
 {{- $required := splitList "," (include "docket.requiredSecretKeys" .ctx) -}}
-{{- range $key := .keys | default (splitList "," (include "docket.secretKeys" .ctx)) }}
+{{- $podKeys := splitList "," (include "docket.podSecretKeys" .ctx) -}}
+{{- range $key := .keys | default $podKeys }}
+{{- if has $key $podKeys }}
 - name: {{ $key }}
   valueFrom:
     secretKeyRef:
@@ -151,6 +176,7 @@ Takes (dict "ctx" $ "name" "<secret>" "keys" (list "DATABASE_URL")); an empty na
       {{- if not (has $key $required) }}
       optional: true
       {{- end }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -162,9 +188,10 @@ empty are generated first. Takes the root context, or (dict "ctx" $ "keys" (list
 {{- $ctx := .ctx | default . -}}
 {{- include "docket.generateSigningKeys" $ctx -}}
 {{- $required := splitList "," (include "docket.requiredSecretKeys" $ctx) -}}
-{{- range $key := .keys | default (splitList "," (include "docket.secretKeys" $ctx)) }}
+{{- $podKeys := splitList "," (include "docket.podSecretKeys" $ctx) -}}
+{{- range $key := .keys | default $podKeys }}
 {{- $value := get $ctx.Values.secrets $key | default "" | toString }}
-{{- if or $value (has $key $required) }}
+{{- if and (has $key $podKeys) (or $value (has $key $required)) }}
 {{ $key }}: {{ $value | b64enc | quote }}
 {{- end }}
 {{- end }}

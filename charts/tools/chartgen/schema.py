@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .database import umbrella_postgresql
 from .jobs import backup, migration
 from .schema_types import (
     BOOL,
@@ -164,7 +165,7 @@ def umbrella_schema() -> Schema:
             "api": enabled_only,
             "web": enabled_only,
             "worker": enabled_only,
-            "postgresql": obj({"maxConnections": integer(1)}, required=["maxConnections"]),
+            "postgresql": umbrella_postgresql(),
             "monitoring": obj(
                 {
                     "prometheusRule": obj(

@@ -162,6 +162,34 @@ def ingress() -> Schema:
     )
 
 
+# A Cluster name: a DNS label short enough for its longest derived name, "<cluster>-pooler-rw".
+CLUSTER_NAME: Schema = {"type": "string", "pattern": r"^([a-z]([-a-z0-9]{0,48}[a-z0-9])?)?$"}
+# host:port of a Redis Sentinel (a name, an IPv4 address or a bracketed IPv6 address).
+SENTINEL: Schema = {
+    "type": "string",
+    "pattern": r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):[0-9]{1,5}$",
+}
+
+
+def global_postgresql() -> Schema:
+    return obj(
+        {
+            "mode": {"enum": ["external", "cnpg"]},
+            "cluster": CLUSTER_NAME,
+            "readFromReplicas": BOOL,
+        },
+        required=["mode"],
+        desc="How the api and worker reach PostgreSQL: external (DATABASE_URL) or cnpg.",
+    )
+
+
+def global_redis() -> Schema:
+    return obj(
+        {"sentinels": {"type": "array", "items": SENTINEL}, "sentinelMaster": STRING},
+        desc="Redis Sentinel for every chart instead of REDIS_URL.",
+    )
+
+
 def global_values() -> Schema:
     return obj(
         {
@@ -177,6 +205,8 @@ def global_values() -> Schema:
                     "tls": obj({"existingSecret": STRING, "clusterIssuer": STRING}),
                 }
             ),
+            "postgresql": global_postgresql(),
+            "redis": global_redis(),
         },
         desc="Values shared by every Docket chart.",
     )

@@ -18,6 +18,8 @@ COMMON_CONFIG: dict[str, Schema] = {
     "PORT": integer(1024, 65535),
     "WORKERS": integer(1),
     "RELOAD": BOOL,
+    "REDIS_SENTINELS": LIST_OR_CSV,
+    "REDIS_SENTINEL_MASTER": STRING,
 }
 # The pool settings, for the charts whose pods open PostgreSQL connections (api and worker; never web).
 DATABASE_CONFIG: dict[str, Schema] = {
@@ -87,9 +89,17 @@ CHART_CONFIG: dict[str, dict[str, Schema]] = {
     },
 }
 CHART_SECRETS: dict[str, tuple[str, ...]] = {
-    "api": ("DATABASE_URL", "REDIS_URL", "JWT_SECRET", "JWT_SECRET_PREVIOUS", "SENTRY_DSN"),
-    "web": ("REDIS_URL", "CSRF_SECRET", "SENTRY_DSN"),
-    "worker": ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN"),
+    "api": (
+        "DATABASE_URL",
+        "DATABASE_READ_URL",
+        "REDIS_URL",
+        "REDIS_PASSWORD",
+        "JWT_SECRET",
+        "JWT_SECRET_PREVIOUS",
+        "SENTRY_DSN",
+    ),
+    "web": ("REDIS_URL", "REDIS_PASSWORD", "CSRF_SECRET", "SENTRY_DSN"),
+    "worker": ("DATABASE_URL", "DATABASE_LISTEN_URL", "REDIS_URL", "REDIS_PASSWORD", "SENTRY_DSN"),
 }
 
 
