@@ -226,7 +226,9 @@ CASES: tuple[Case, ...] = (
         "docket",
         {
             "global": {"redis": {"sentinels": SENTINELS, "sentinelMaster": "docket"}},
-            "api": {"secrets": {"REDIS_PASSWORD": "Zq8v2Lw9XkRedisPassword"}},
+            # with Sentinels REDIS_URL gives the password and database only (its host is not used)
+            "api": {"secrets": {"REDIS_URL": "redis://:Zq8v2Lw9XkRedisPassword@sentinels/0"}},
+            "web": {"secrets": {"REDIS_URL": ""}},
         },
     ),
     Case(

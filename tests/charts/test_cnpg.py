@@ -145,6 +145,17 @@ def test_the_listener_the_migration_and_the_backups_go_to_the_primary_past_the_p
     assert target(workload_env(api), "DATABASE_READ_URL")["host"] == f"{CLUSTER}-ro.{NAMESPACE}.svc"
 
 
+def test_the_services_know_their_database_url_is_a_transaction_pooler(
+    production: Rendered, renderer: Renderer
+) -> None:
+    """DATABASE_POOLER=transaction: timeouts per transaction, no server-side prepared statements."""
+    for chart in ("api", "worker"):
+        assert production.one("ConfigMap", f"docket-{chart}").obj["data"]["DATABASE_POOLER"] == "transaction"
+    assert "DATABASE_POOLER" not in production.one("ConfigMap", "docket-web").obj["data"]
+    external = chartlib.manifests_of(renderer.render_values("docket", {}))
+    assert one(external, "ConfigMap", "docket-api").obj["data"]["DATABASE_POOLER"] == "none"
+
+
 def test_the_credentials_come_from_the_clusters_app_secret_and_nowhere_else(production: Rendered) -> None:
     for manifest in production.manifests:
         template = chartlib.pod_template(manifest.obj)

@@ -69,10 +69,11 @@ ISSUE_18_SETTINGS = {
 # Issue #18's settings: the charts set them (cnpg mode, Redis Sentinel) while the services gain them on
 # the ha-services branch; until it is merged a service may not declare (nor docs/configuration.md list)
 # them, and once it is, these allowances are unused.
+_HA = {"DATABASE_POOLER", "READ_YOUR_WRITES_SECONDS", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER"}
 ISSUE_18_SETTINGS = {
-    "api": {"DATABASE_READ_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_PASSWORD"},
-    "web": {"REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_PASSWORD"},
-    "worker": {"DATABASE_LISTEN_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_PASSWORD"},
+    "api": _HA | {"DATABASE_READ_URL"},
+    "web": {"REDIS_SENTINELS", "REDIS_SENTINEL_MASTER"},
+    "worker": _HA | {"DATABASE_LISTEN_URL"},
 }
 for _chart, _names in ISSUE_18_SETTINGS.items():
     ISSUE_13_SETTINGS[_chart] = ISSUE_13_SETTINGS[_chart] | _names
@@ -84,6 +85,8 @@ DECLARED_NOT_READ = {
         "DATABASE_URL",
         "DATABASE_READ_URL",
         "DATABASE_LISTEN_URL",
+        "DATABASE_POOLER",
+        "READ_YOUR_WRITES_SECONDS",
         "DB_POOL_MIN_SIZE",
         "DB_POOL_MAX_SIZE",
         "DB_POOL_TIMEOUT",

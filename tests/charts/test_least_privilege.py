@@ -69,12 +69,11 @@ def sentinels(rendered: Rendered) -> bool:
 
 
 def expected_secret_keys(rendered: Rendered, name: str) -> set[str]:
-    """The keys of Docket's Secret a component reads in the case's modes."""
+    """The keys of Docket's Secret a component reads in the case's modes (with Redis Sentinel REDIS_URL
+    stays, optional, for the password, user, database number and TLS)."""
     keys = set(SECRET_KEYS[name])
     if cnpg(rendered):
         keys -= DATABASE_URLS
-    if sentinels(rendered) and "REDIS_URL" in keys:
-        keys = (keys - {"REDIS_URL"}) | {"REDIS_PASSWORD"}
     return keys
 
 
@@ -204,6 +203,8 @@ def test_each_workload_gets_exactly_the_settings_and_secrets_it_reads(
         else:
             values = chart_values(rendered, name)
             expected = set_config(values) | {"ENVIRONMENT", "RELEASE"} | expected_secrets | extra
+            if cnpg(rendered) and name in ("api", "worker"):
+                expected.add("DATABASE_POOLER")  # transaction: DATABASE_URL is PgBouncer
             if sentinels(rendered):
                 expected |= SENTINEL_CONFIG
             if name == "web":

@@ -300,8 +300,13 @@ def test_optional_secret_keys_are_marked_optional(rendered: Rendered) -> None:
                 ref = (env.get("valueFrom") or {}).get("secretKeyRef")
                 if ref and ref["key"] in {"SENTRY_DSN", "JWT_SECRET_PREVIOUS"}:
                     assert ref.get("optional") is True, f"{workload.name}: {ref['key']} must be optional"
-                if ref and ref["key"] in {"DATABASE_URL", "REDIS_URL", "JWT_SECRET"}:
+                required = {"DATABASE_URL", "JWT_SECRET"} | (
+                    {"REDIS_URL"} if not _sentinels(rendered) else set()
+                )
+                if ref and ref["key"] in required:
                     assert not ref.get("optional"), f"{workload.name}: {ref['key']} must be required"
+                if ref and ref["key"] == "REDIS_URL" and _sentinels(rendered):
+                    assert ref.get("optional") is True, "with Sentinels REDIS_URL gives only the password"
 
 
 def test_each_workload_has_its_own_service_account(rendered: Rendered) -> None:
@@ -394,6 +399,10 @@ def test_pdbs_follow_the_replica_count(rendered: Rendered) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # hooks and scheduled jobs
+
+
+def _sentinels(rendered: Rendered) -> bool:
+    return bool((rendered.case.values.get("global") or {}).get("redis", {}).get("sentinels"))
 
 
 def _cnpg(rendered: Rendered) -> bool:

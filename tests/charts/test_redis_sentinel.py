@@ -1,6 +1,7 @@
 """Redis Sentinel (Redis or Valkey): global.redis.sentinels and sentinelMaster, or each chart's
-REDIS_SENTINELS and REDIS_SENTINEL_MASTER, replace REDIS_URL for the api, web and worker; the password
-is the optional REDIS_PASSWORD of the Secret, and the egress rules open the sentinels' ports."""
+REDIS_SENTINELS and REDIS_SENTINEL_MASTER, tell the api, web and worker where to ask for the master;
+REDIS_URL (then optional) gives only the password, user, database number and TLS, and the egress
+rules open the sentinels' ports."""
 
 from __future__ import annotations
 
@@ -29,17 +30,16 @@ def test_every_service_asks_the_sentinels_for_the_master(sentinel: Rendered) -> 
         assert data["REDIS_SENTINELS"] == ",".join(SENTINELS), chart
         assert data["REDIS_SENTINEL_MASTER"] == "docket", chart
         env = container_env(sentinel, f"docket-{chart}")
-        assert "REDIS_URL" not in env, f"{chart}: the sentinels replace REDIS_URL"
-        ref = env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
-        assert ref == {"name": f"docket-{chart}", "key": "REDIS_PASSWORD", "optional": True}, chart
-        assert "REDIS_URL" not in sentinel.one("Secret", f"docket-{chart}").obj["data"], chart
+        ref = env["REDIS_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": f"docket-{chart}", "key": "REDIS_URL", "optional": True}, chart
 
 
-def test_the_password_is_in_the_secret_only_where_it_is_given(sentinel: Rendered) -> None:
-    assert "REDIS_PASSWORD" in sentinel.one("Secret", "docket-api").obj["data"]
-    assert "REDIS_PASSWORD" not in sentinel.one("Secret", "docket-web").obj["data"]
+def test_the_password_stays_in_the_secret(sentinel: Rendered) -> None:
+    """REDIS_URL carries the password; the web's is empty (a Redis without one), so its Secret omits it."""
+    assert "REDIS_URL" in sentinel.one("Secret", "docket-api").obj["data"]
+    assert "REDIS_URL" not in sentinel.one("Secret", "docket-web").obj["data"]
     for configmap in sentinel.of_kind("ConfigMap"):
-        assert "REDIS_PASSWORD" not in (configmap.obj.get("data") or {})
+        assert not any("Zq8v2" in str(v) for v in (configmap.obj.get("data") or {}).values())
 
 
 def test_the_redis_egress_rule_adds_the_sentinels_ports(sentinel: Rendered) -> None:
@@ -59,9 +59,8 @@ def test_without_sentinels_nothing_changes(renderer: Renderer) -> None:
         data = rendered.one("ConfigMap", f"docket-{chart}").obj["data"]
         assert "REDIS_SENTINELS" not in data
         assert "REDIS_SENTINEL_MASTER" not in data
-        env = container_env(rendered, f"docket-{chart}")
-        assert "REDIS_URL" in env
-        assert "REDIS_PASSWORD" not in env
+        ref = container_env(rendered, f"docket-{chart}")["REDIS_URL"]["valueFrom"]["secretKeyRef"]
+        assert "optional" not in ref, "without Sentinels the pods cannot start without REDIS_URL"
 
 
 def test_a_chart_alone_takes_its_own_comma_separated_setting(renderer: Renderer) -> None:

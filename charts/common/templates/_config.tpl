@@ -25,7 +25,8 @@ number as a float64), lists joined with commas, booleans as true/false.
 
 {{/*
 The non-secret settings (config.*) as ConfigMap data, with the values the chart owns filled in:
-ENVIRONMENT (global.environment first), RELEASE (the image tag unless set), REDIS_SENTINELS and
+ENVIRONMENT (global.environment first), RELEASE (the image tag unless set), DATABASE_POOLER
+(transaction in cnpg mode, where DATABASE_URL is the PgBouncer Pooler), REDIS_SENTINELS and
 REDIS_SENTINEL_MASTER (global.redis first) and, for the web service, API_URL (the api Service of the
 same release unless set).
 Empty values are left out so the service falls back to its documented default.
@@ -37,6 +38,9 @@ Empty values are left out so the service falls back to its documented default.
 {{- $_ := set $config "RELEASE" (include "docket.imageTag" .) -}}
 {{- end -}}
 {{- include "docket.checkRedisSentinels" . -}}
+{{- if and (hasKey $config "DATABASE_POOLER") (include "docket.cnpg" .) -}}
+{{- $_ := set $config "DATABASE_POOLER" "transaction" -}}
+{{- end -}}
 {{- if hasKey $config "REDIS_SENTINELS" -}}
 {{- $_ := set $config "REDIS_SENTINELS" (include "docket.redisSentinels" .) -}}
 {{- $_ := set $config "REDIS_SENTINEL_MASTER" (include "docket.redisSentinelMaster" .) -}}

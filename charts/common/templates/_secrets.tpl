@@ -7,28 +7,30 @@
 
 {{/*
 The keys of the Secret the chart's pods read, and the chart-created Secret holds: the chart's keys less
-the database URLs in cnpg mode (built from the Cluster's app Secret, "docket.databaseEnv"), less
-REDIS_URL with Redis Sentinel, and less REDIS_PASSWORD without it.
+the database URLs in cnpg mode (built from the Cluster's app Secret, "docket.databaseEnv").
 */}}
 {{- define "docket.podSecretKeys" -}}
 {{- $cnpg := include "docket.cnpg" . -}}
-{{- $sentinels := include "docket.redisSentinels" . -}}
 {{- $keys := list -}}
 {{- range $key := splitList "," (include "docket.secretKeys" .) -}}
-{{- $database := has $key (list "DATABASE_URL" "DATABASE_READ_URL" "DATABASE_LISTEN_URL") -}}
-{{- if not (or (and $cnpg $database) (and $sentinels (eq $key "REDIS_URL")) (and (not $sentinels) (eq $key "REDIS_PASSWORD"))) -}}
+{{- if not (and $cnpg (has $key (list "DATABASE_URL" "DATABASE_READ_URL" "DATABASE_LISTEN_URL"))) -}}
 {{- $keys = append $keys $key -}}
 {{- end -}}
 {{- end -}}
 {{- join "," $keys -}}
 {{- end -}}
 
-{{/* The keys a pod cannot start without; the others (SENTRY_DSN, JWT_SECRET_PREVIOUS, ...) are optional. */}}
+{{/*
+The keys a pod cannot start without; the others (SENTRY_DSN, JWT_SECRET_PREVIOUS, ...) are optional.
+With Redis Sentinel REDIS_URL is optional too: it then gives only the password, user, database number
+and TLS, and a Redis without a password needs none.
+*/}}
 {{- define "docket.requiredSecretKeys" -}}
 {{- $required := list -}}
 {{- $podKeys := splitList "," (include "docket.podSecretKeys" .) -}}
+{{- $sentinels := include "docket.redisSentinels" . -}}
 {{- range $key := list "DATABASE_URL" "REDIS_URL" "JWT_SECRET" "CSRF_SECRET" -}}
-{{- if has $key $podKeys -}}
+{{- if and (has $key $podKeys) (not (and $sentinels (eq $key "REDIS_URL"))) -}}
 {{- $required = append $required $key -}}
 {{- end -}}
 {{- end -}}
@@ -115,9 +117,9 @@ postgresql://docket:docket@docket-postgres:5432/docket,redis://docket-redis:6379
 Refuse unsafe values in a chart-created Secret:
 * outside local and test, a JWT_SECRET or CSRF_SECRET that is given must be at least 32 bytes and not
   a development key (an empty one is generated, see "docket.generateSigningKeys");
-* in production, DATABASE_URL (external mode) and REDIS_URL (without Redis Sentinel) must be set and no
-  placeholder, and the URLs of the development PostgreSQL and Redis (k8s/dev) are refused unless
-  global.devServices is true.
+* in production, DATABASE_URL (external mode) and REDIS_URL (unless Redis Sentinel makes it optional)
+  must be set and no placeholder, and the URLs of the development PostgreSQL and Redis (k8s/dev) are
+  refused unless global.devServices is true.
 */}}
 {{- define "docket.checkSecrets" -}}
 {{- if include "docket.createSecret" . -}}
@@ -140,7 +142,7 @@ Refuse unsafe values in a chart-created Secret:
 {{- range $key := list "DATABASE_URL" "REDIS_URL" -}}
 {{- if has $key $podKeys -}}
 {{- $value := get $.Values.secrets $key | default "" | toString -}}
-{{- if not $value -}}
+{{- if and (not $value) (has $key (splitList "," (include "docket.requiredSecretKeys" $))) -}}
 {{- fail (printf "secrets.%s is required when ENVIRONMENT=production and no existingSecret is set" $key) -}}
 {{- end -}}
 {{- if has $value $placeholders -}}

@@ -28,6 +28,8 @@ DATABASE_CONFIG: dict[str, Schema] = {
     "DB_POOL_TIMEOUT": number(0, exclusive=True),
     "DB_STATEMENT_TIMEOUT_MS": integer(0),
     "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": nullable(integer(0)),
+    "DATABASE_POOLER": {"enum": ["none", "transaction"]},
+    "READ_YOUR_WRITES_SECONDS": integer(0),
 }
 # The upload deadlines and spooling, read by api and web alike.
 UPLOAD_CONFIG: dict[str, Schema] = {
@@ -93,13 +95,12 @@ CHART_SECRETS: dict[str, tuple[str, ...]] = {
         "DATABASE_URL",
         "DATABASE_READ_URL",
         "REDIS_URL",
-        "REDIS_PASSWORD",
         "JWT_SECRET",
         "JWT_SECRET_PREVIOUS",
         "SENTRY_DSN",
     ),
-    "web": ("REDIS_URL", "REDIS_PASSWORD", "CSRF_SECRET", "SENTRY_DSN"),
-    "worker": ("DATABASE_URL", "DATABASE_LISTEN_URL", "REDIS_URL", "REDIS_PASSWORD", "SENTRY_DSN"),
+    "web": ("REDIS_URL", "CSRF_SECRET", "SENTRY_DSN"),
+    "worker": ("DATABASE_URL", "DATABASE_LISTEN_URL", "REDIS_URL", "SENTRY_DSN"),
 }
 
 
