@@ -185,6 +185,7 @@ def test_the_cluster_spreads_its_instances_and_archives_wal_with_the_plugin(prod
         "podAntiAffinityType": "required",
         "topologyKey": "kubernetes.io/hostname",
     }
+    assert (spec["primaryUpdateStrategy"], spec["primaryUpdateMethod"]) == ("unsupervised", "switchover")
     assert spec["bootstrap"] == {"initdb": {"database": "docket", "owner": "docket", "dataChecksums": True}}
     assert spec["plugins"] == [
         {"name": PLUGIN, "isWALArchiver": True, "parameters": {"barmanObjectName": STORE}}
