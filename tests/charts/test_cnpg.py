@@ -89,19 +89,12 @@ def test_the_production_render_has_the_four_custom_resources_valid_against_their
         (manifest,) = production.of_kind(kind)
         assert chartlib.crd_errors(manifest.obj) == [], kind
     for manifest in production.manifests:
-        if manifest.kind in (
-            "Cluster",
-            "ObjectStore",
-            "ScheduledBackup",
-            "Pooler",
-            "ServiceMonitor",
-            "PrometheusRule",
-        ):
+        if chartlib.kube_errors(manifest.obj, KUBE_VERSIONS[-1]) is None:
+            assert chartlib.crd_errors(manifest.obj) == [], f"{manifest.kind}/{manifest.name}"
             continue
         for version in KUBE_VERSIONS:
-            assert chartlib.kube_errors(manifest.obj, version) == [], (
-                f"{manifest.kind}/{manifest.name} {version}"
-            )
+            errors = chartlib.kube_errors(manifest.obj, version)
+            assert errors == [], f"{manifest.kind}/{manifest.name} {version}: {errors}"
 
 
 def test_every_pods_database_url_points_at_the_pooler(production: Rendered) -> None:
@@ -218,6 +211,10 @@ def test_the_object_store_keeps_the_retention_and_reads_the_named_secret(product
     }
     assert store["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert "endpointURL" not in configuration, "AWS: no endpoint"
+
+
+def test_no_pod_monitor_unless_asked(renderer: Renderer) -> None:
+    assert not [m for m in render(renderer, cnpg_values()) if m.kind == "PodMonitor"]
 
 
 def test_retention_is_the_value(renderer: Renderer) -> None:
@@ -362,6 +359,25 @@ def test_the_cnpg_pods_admit_the_operator_each_other_and_only_the_docket_pods_th
     metrics = {p["port"] for r in instances["spec"]["ingress"] for p in r.get("ports") or []}
     assert 9187 in metrics
     assert 9127 in {p["port"] for r in pgbouncer["spec"]["ingress"] for p in r.get("ports") or []}
+
+
+def test_the_pod_monitors_scrape_the_exporters_of_the_instances_and_of_pgbouncer(
+    production: Rendered,
+) -> None:
+    monitors = {m.name: m.obj for m in production.of_kind("PodMonitor")}
+    assert set(monitors) == {CLUSTER, POOLER}
+    pods = chartlib.cnpg_pods(production)
+    for name, monitor in monitors.items():
+        selected = {p for p, labels in pods.items() if chartlib.matches(monitor["spec"]["selector"], labels)}
+        expected = {
+            p
+            for p, labels in pods.items()
+            if labels["cnpg.io/podRole"] == ("instance" if name == CLUSTER else "pooler")
+        }
+        assert selected == expected, name
+        assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"], (
+            "the operator's port name"
+        )
 
 
 # ---------------------------------------------------------------------------------------------

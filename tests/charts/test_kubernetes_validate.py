@@ -21,6 +21,7 @@ CUSTOM_KINDS = {
     "ExternalSecret",
     "Middleware",
     "ObjectStore",
+    "PodMonitor",
     "Pooler",
     "PrometheusRule",
     "ScheduledBackup",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .schema_types import (
     BOOL,
+    DURATION,
     NONEMPTY,
     PEERS,
     STRING,
@@ -82,6 +83,9 @@ def cnpg() -> Schema:
                     "targetTime": STRING,
                 },
                 required=["enabled"],
+            ),
+            "podMonitor": obj(
+                {"enabled": BOOL, "interval": DURATION, "labels": string_map()}, required=["enabled"]
             ),
             "networkPolicy": obj(
                 {"enabled": BOOL, "operatorNamespace": NONEMPTY, "metricsFrom": PEERS},
