@@ -595,6 +595,11 @@ REFUSED = [
         id="sync-all",
     ),
     pytest.param(
+        {"worker": {"config": {"DATABASE_POOLER": "transaction"}}},
+        "config.DATABASE_POOLER=transaction needs global.postgresql.mode=cnpg",
+        id="transaction-pooler-in-external-mode",
+    ),
+    pytest.param(
         cnpg_values(pooler={"parameters": {"pool_mode": "session"}}),
         "postgresql.cnpg.pooler.parameters.pool_mode is set by the chart",
         id="session-pooling",

@@ -38,6 +38,7 @@ Empty values are left out so the service falls back to its documented default.
 {{- $_ := set $config "RELEASE" (include "docket.imageTag" .) -}}
 {{- end -}}
 {{- include "docket.checkRedisSentinels" . -}}
+{{- include "docket.checkPooler" . -}}
 {{- if and (hasKey $config "DATABASE_POOLER") (include "docket.cnpg" .) -}}
 {{- $_ := set $config "DATABASE_POOLER" "transaction" -}}
 {{- end -}}

@@ -130,6 +130,18 @@ Takes (dict "ctx" $ "targets" (list "pooler" "instances")).
 {{- end -}}
 
 {{/*
+Refuse config.DATABASE_POOLER=transaction in external mode: the migration and backup Jobs read the
+same DATABASE_URL as the pods, and their advisory locks, DDL and exported snapshot need a session on
+the primary, which a transaction pooler does not keep. cnpg mode sets it itself and sends the Jobs
+to the primary.
+*/}}
+{{- define "docket.checkPooler" -}}
+{{- if and (eq (toString (.Values.config.DATABASE_POOLER | default "none")) "transaction") (not (include "docket.cnpg" .)) -}}
+{{- fail "config.DATABASE_POOLER=transaction needs global.postgresql.mode=cnpg: in external mode the migration and backup Jobs share the pods' DATABASE_URL, and their advisory locks, DDL and snapshots need a session on the primary, which a transaction pooler does not keep (a session-mode pooler, DATABASE_POOLER=none, works)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The Redis Sentinels (host:port, comma-separated): global.redis.sentinels, else config.REDIS_SENTINELS
 (a list or a comma-separated string); empty when REDIS_URL is used.
 */}}
