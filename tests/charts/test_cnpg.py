@@ -380,6 +380,28 @@ def test_the_pod_monitors_scrape_the_exporters_of_the_instances_and_of_pgbouncer
         )
 
 
+def test_the_alerts_watch_wal_archiving_and_the_standbys(production: Rendered, renderer: Renderer) -> None:
+    (rule,) = production.of_kind("PrometheusRule")
+    groups = {g["name"]: {r["alert"]: r for r in g["rules"]} for g in rule.obj["spec"]["groups"]}
+    alerts = groups["docket.postgresql"]
+    assert set(alerts) == {
+        "DocketPostgresWalArchivingFailing",
+        "DocketPostgresReplicationLag",
+        "DocketPostgresReplicaNotStreaming",
+    }
+    for name, alert in alerts.items():
+        pods = re.findall(r'pod=~"([^"]+)"', alert["expr"])
+        assert pods, name
+        for pattern in pods:
+            matched = {p for p in chartlib.cnpg_pods(production) if re.fullmatch(pattern, p)}
+            assert matched == {f"{CLUSTER}-1", f"{CLUSTER}-2", f"{CLUSTER}-3"}, f"{name} watches {matched}"
+    assert alerts["DocketPostgresWalArchivingFailing"]["labels"]["severity"] == "critical"
+    assert "> 60" in alerts["DocketPostgresReplicationLag"]["expr"]
+    external = chartlib.CASES_BY_ID["docket-production"]
+    (plain,) = renderer.render(external).of_kind("PrometheusRule")
+    assert "docket.postgresql" not in {g["name"] for g in plain.obj["spec"]["groups"]}
+
+
 # ---------------------------------------------------------------------------------------------
 # the migration: a hook once the Cluster exists, an ordinary waiting Job before
 

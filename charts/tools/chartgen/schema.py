@@ -156,6 +156,7 @@ def umbrella_schema() -> Schema:
             "queueOldestPendingSeconds": integer(1),
             "backupMaxAgeHours": integer(1),
             "dbPoolSaturation": number(0, 1, exclusive=True),
+            "replicationLagSeconds": integer(1),
         }
     )
     schema = obj(
