@@ -46,45 +46,12 @@ CHART_DEFAULTS = {
     "WORKER_CONCURRENCY": 4,
     "WORKER_EXTRACT_MEMORY_MB": 512,
 }
-# Issue #18's settings (docs/configuration.md, "Poolers, replicas and Sentinel"). The services read them
-# on the services' branch while the charts' branch maps them, so until both are merged a chart may not
-# map them yet; once both are in, these allowances are unused.
-ISSUE_18_SETTINGS = {
-    "api": {
-        "DATABASE_POOLER",
-        "DATABASE_READ_URL",
-        "READ_YOUR_WRITES_SECONDS",
-        "REDIS_SENTINELS",
-        "REDIS_SENTINEL_MASTER",
-    },
-    "web": {"REDIS_SENTINELS", "REDIS_SENTINEL_MASTER"},
-    "worker": {
-        "DATABASE_POOLER",
-        "DATABASE_LISTEN_URL",
-        "READ_YOUR_WRITES_SECONDS",
-        "REDIS_SENTINELS",
-        "REDIS_SENTINEL_MASTER",
-    },
-}
-# Issue #18's settings: the charts set them (cnpg mode, Redis Sentinel) while the services gain them on
-# the ha-services branch; until it is merged a service may not declare (nor docs/configuration.md list)
-# them, and once it is, these allowances are unused.
-_HA = {"DATABASE_POOLER", "READ_YOUR_WRITES_SECONDS", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER"}
-ISSUE_18_SETTINGS = {
-    "api": _HA | {"DATABASE_READ_URL"},
-    "web": {"REDIS_SENTINELS", "REDIS_SENTINEL_MASTER"},
-    "worker": _HA | {"DATABASE_LISTEN_URL"},
-}
-for _chart, _names in ISSUE_18_SETTINGS.items():
-    ISSUE_13_SETTINGS[_chart] = ISSUE_13_SETTINGS[_chart] | _names
 # Settings a service's settings object declares (they are common to every service) but its pods never
 # read, so the chart gives them none: the web opens no PostgreSQL connection.
 DECLARED_NOT_READ = {
-    "api": {"DATABASE_LISTEN_URL"},
+    "api": set(),
     "web": {
         "DATABASE_URL",
-        "DATABASE_READ_URL",
-        "DATABASE_LISTEN_URL",
         "DATABASE_POOLER",
         "READ_YOUR_WRITES_SECONDS",
         "DB_POOL_MIN_SIZE",
@@ -92,10 +59,8 @@ DECLARED_NOT_READ = {
         "DB_POOL_TIMEOUT",
         "DB_STATEMENT_TIMEOUT_MS",
         "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-        "DATABASE_POOLER",
-        "READ_YOUR_WRITES_SECONDS",
     },
-    "worker": {"DATABASE_READ_URL"},
+    "worker": set(),
 }
 
 
@@ -243,7 +208,7 @@ def test_values_map_one_for_one_to_the_documented_variables(chart: str) -> None:
     documented = set(section_for(chart, documented_variables()))
     backup_vars = set(chart_values.get("backup", {}).get("config", {})) | BACKUP_CHART_SET
     only_values = keys - documented
-    only_documented = documented - keys - backup_vars - DECLARED_NOT_READ[chart] - ISSUE_18_SETTINGS[chart]
+    only_documented = documented - keys - backup_vars - DECLARED_NOT_READ[chart]
     assert not only_values, f"{chart}: values only {sorted(only_values)}"
     assert not only_documented, f"{chart}: docs only {sorted(only_documented)}"
 
@@ -254,9 +219,10 @@ def test_values_map_one_for_one_to_the_settings_the_service_reads(chart: str) ->
     keys = set(chart_values["config"]) | set(chart_values["secrets"])
     fields = {field.name.upper() for field in msgspec.structs.fields(settings_class(chart))}
     assert not keys - fields, f"{chart}: settings the service does not read"
-    unmapped = fields - keys - DECLARED_NOT_READ[chart] - ISSUE_18_SETTINGS[chart]
+    unmapped = fields - keys - DECLARED_NOT_READ[chart]
     assert not unmapped, f"{chart}: settings the chart does not map"
     assert not keys & DECLARED_NOT_READ[chart], f"{chart}: the chart maps settings its pods never read"
+    assert DECLARED_NOT_READ[chart] <= fields, f"{chart}: an exception for a setting the service lacks"
 
 
 @pytest.mark.parametrize("chart", SERVICE_CHARTS)
