@@ -61,6 +61,23 @@ def test_the_form_upload_reports_each_file_inline(small: Browser) -> None:
     assert "This file is larger than the 195.3 KB limit." in items[3]
 
 
+def test_a_full_quota_is_said_beside_the_file_not_as_an_error_page(
+    serve_api: Serve, serve_web: Serve
+) -> None:
+    with Browser(serve_web(serve_api(quota_documents=1))) as browser:
+        browser.sign_up()
+        response = browser.upload(("one.txt", b"The first okapi."), ("two.txt", b"The second okapi."))
+        assert response.status_code == 200
+        items = response.text.split('<li class="upload-item')[1:]
+        assert "Uploaded." in items[0]
+        assert "is-ok" not in items[1]
+        assert "the most an account may keep; delete some to upload more." in items[1], items[1]
+        scripted = browser.upload_streamed("three.txt", b"The third okapi.")
+        assert scripted.status_code == 403
+        assert scripted.json()["kind"] == "quota"
+        assert scripted.json()["ok"] is False
+
+
 def test_the_form_upload_without_a_file_asks_for_one(small: Browser) -> None:
     token = small.csrf_token("/upload")
     response = small.post("/upload", data={"_csrf_token": token}, files={"file": ("", b"")})

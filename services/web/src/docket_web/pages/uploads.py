@@ -100,8 +100,28 @@ def outcome_of(response: httpx.Response, filename: str, limit: int) -> Outcome:
             f"Try again in {wait_phrase(wait)}." if wait else "Try again soon."
         )
         return Outcome(filename, False, 429, "rate-limited", message)
+    if refused := _refused_by_a_limit(response, problem, filename):
+        return refused
     raise_for_status(response)
     return Outcome(filename, False, status, "error", "The upload failed.")  # pragma: no cover
+
+
+def _refused_by_a_limit(response: httpx.Response, problem: dict[str, Any], filename: str) -> Outcome | None:
+    """The API's quota and capacity refusals, said beside the file instead of as an error page."""
+    slug = str(problem.get("type") or "").rpartition(":")[2]
+    status = response.status_code
+    if status == 403 and slug.startswith("quota-"):
+        detail = str(problem.get("detail") or "Your account has reached its storage quota.")
+        return Outcome(filename, False, 403, "quota", detail)
+    if status == 503 and slug == "upload-capacity":
+        wait = retry_after_of(response)
+        later = f"Try again in {wait_phrase(wait)}." if wait else "Try again soon."
+        return Outcome(filename, False, 503, "busy", f"Docket is busy with other uploads. {later}")
+    if status == 408 and slug in ("upload-too-slow", "upload-too-long"):
+        return Outcome(
+            filename, False, 408, "too-slow", "The upload was too slow. Try again on a faster connection."
+        )
+    return None
 
 
 def _json(outcome: Outcome) -> Response[bytes]:
