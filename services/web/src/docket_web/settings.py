@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from docket_core.contracts import DEFAULT_MAX_UPLOAD_BYTES
+from docket_core.contracts import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_UPLOAD_GRACE_SECONDS,
+    DEFAULT_UPLOAD_MAX_SECONDS,
+    DEFAULT_UPLOAD_MIN_BYTES_PER_SECOND,
+    DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES,
+)
 from docket_core.http.management import check_management_port
 from docket_core.settings import CommonSettings, SettingsError, require_secret
 
@@ -30,12 +36,12 @@ class WebSettings(CommonSettings, kw_only=True, frozen=True):
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     upload_max_files: int = 10
     # the most of one uploaded file the web holds in memory, ahead of the API; it never writes to disk
-    upload_spool_memory_bytes: int = 1024 * 1024
+    upload_spool_memory_bytes: int = DEFAULT_UPLOAD_SPOOL_MEMORY_BYTES
     # every request body must arrive at this rate once the grace period is over, and in full within
     # UPLOAD_MAX_SECONDS; the API applies the same deadline to the body the web streams on
-    upload_min_bytes_per_second: int = 8 * 1024
-    upload_grace_seconds: float = 10.0
-    upload_max_seconds: float = 600.0
+    upload_min_bytes_per_second: int = DEFAULT_UPLOAD_MIN_BYTES_PER_SECOND
+    upload_grace_seconds: float = DEFAULT_UPLOAD_GRACE_SECONDS
+    upload_max_seconds: float = DEFAULT_UPLOAD_MAX_SECONDS
 
     @property
     def csrf_signing_secret(self) -> str:
