@@ -110,6 +110,19 @@ image-test: install images ## build the images (cached) and run the image tests 
 	DOCKET_IMAGE_TAG=$(IMAGE_TAG) $(VENV)/bin/pytest tests/images $(PYTEST_ARGS)
 # ---- end of container images ---------------------------------------------------------------------------
 
+# ---- cluster rehearsal (tests/rehearsal) -----------------------------------------------------------------
+# `make rehearse` renders the umbrella chart with tests/rehearsal/values.yaml and runs it in Docker as a
+# kubelet would (hooks, probes, rolling updates) behind a local nginx, then runs every scenario of #17
+# (docs/rehearsal.md). It builds the images first (cached) and installs Debian's nginx when missing.
+# `.ci/run` runs the CI subset within `make test` (REHEARSE=ci).
+.PHONY: rehearse
+
+rehearse: install images ## run the chart in Docker behind nginx and rehearse every scenario (docs/rehearsal.md)
+	@[ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || { echo "rehearse: installing nginx from apt"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx libnginx-mod-stream >/dev/null; }
+	REHEARSE=all DOCKET_IMAGE_TAG=$(IMAGE_TAG) $(VENV)/bin/pytest tests/rehearsal -p no:cacheprovider -rs $(PYTEST_ARGS)
+# ---- end of cluster rehearsal
+
 # ---- Helm charts and Kubernetes manifests (charts/, k8s/, tests/charts/) ------------------------
 # checkov pins conflict with the kubernetes client, so it lives in its own venv under .tools/.
 CHECKOV_VENV := $(TOOLS)/checkov

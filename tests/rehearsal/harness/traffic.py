@@ -1,0 +1,181 @@
+"""Clients of the release through the edge over HTTPS, each from a loopback address of its own (the
+ingress limits per client address), a smoke run, and open-loop mixed load."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from harness.log import say
+
+PASSWORD = "rehearsal-password-long-enough"  # throwaway accounts of a throwaway release
+_SOURCES = itertools.count(1)
+
+
+def source_address() -> str:
+    """A fresh client address on loopback (127.0.3.x .. 127.0.250.x): one client as the ingress sees it."""
+    n = next(_SOURCES)
+    return f"127.0.{3 + n // 250}.{1 + n % 250}"
+
+
+def client(base: str, source: str | None = None, timeout: float = 30) -> httpx.Client:
+    """An HTTPS client of the edge; the certificate is self-signed, TLS is still required."""
+    transport = httpx.HTTPTransport(local_address=source or source_address(), verify=False, retries=0)
+    return httpx.Client(base_url=base, transport=transport, timeout=timeout)
+
+
+def sign_up(http: httpx.Client, name: str) -> str:
+    """Register a fresh account, sign in, and send its bearer token from now on; its email."""
+    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+    credentials = {"email": email, "password": PASSWORD}
+    registered = http.post("/api/v1/auth/register", json=credentials)
+    assert registered.status_code == 201, f"register: {registered.status_code} {registered.text}"
+    login = http.post("/api/v1/auth/login", json=credentials)
+    assert login.status_code == 200, f"login: {login.status_code} {login.text}"
+    http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    return email
+
+
+def upload(http: httpx.Client, name: str, text: str) -> httpx.Response:
+    return http.post("/api/v1/documents", files={"file": (name, text.encode(), "text/markdown")})
+
+
+def wait_processed(http: httpx.Client, doc_id: str, timeout: float = 120) -> str:
+    """Poll a document until the worker is done with it; its final status."""
+    deadline = time.monotonic() + timeout
+    while (status := http.get(f"/api/v1/documents/{doc_id}").json()["status"]) not in ("ready", "failed"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"document {doc_id} still {status} after {timeout:g}s")
+        time.sleep(0.5)
+    return str(status)
+
+
+@dataclass
+class Outcome:
+    """What one kind of request got: counts by status, and the failures' descriptions."""
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+
+Request = Callable[[httpx.Client, random.Random], tuple[bool, str]]
+
+
+class Load:
+    """Open-loop load: requests start on a fixed schedule whatever the answers, from many clients."""
+
+    def __init__(
+        self, base: str, rate: float, mix: dict[str, tuple[float, Request]], users: list[httpx.Client]
+    ) -> None:
+        self.base = base
+        self.rate = rate
+        self.mix = mix
+        self.users = users
+        self.outcomes: dict[str, Outcome] = {name: Outcome() for name in mix}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._schedule, name="load", daemon=True)
+        self._pool = ThreadPoolExecutor(max_workers=96, thread_name_prefix="load")
+        self._lock = threading.Lock()
+        self.late = 0  # requests that could not start on time (the pool was full): the load was not open
+
+    def start(self) -> Load:
+        say(f"load: {self.rate:.1f} requests/s open loop, mix {[(n, w) for n, (w, _) in self.mix.items()]}")
+        self._thread.start()
+        return self
+
+    def _schedule(self) -> None:
+        names = list(self.mix)
+        weights = [self.mix[n][0] for n in names]
+        rng = random.Random(17)
+        interval = 1.0 / self.rate
+        next_at = time.monotonic()
+        sent = 0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now < next_at:
+                time.sleep(min(interval, next_at - now))
+                continue
+            if now - next_at > 1.0:
+                self.late += 1
+            name = rng.choices(names, weights)[0]
+            user = self.users[sent % len(self.users)]
+            self._pool.submit(self._one, name, user, random.Random(sent))
+            sent += 1
+            next_at += interval
+
+    def _one(self, name: str, user: httpx.Client, rng: random.Random) -> None:
+        started = time.monotonic()
+        try:
+            ok, detail = self.mix[name][1](user, rng)
+        except httpx.HTTPError as exc:
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        took = time.monotonic() - started
+        with self._lock:
+            outcome = self.outcomes[name]
+            outcome.statuses[detail if not ok else "ok"] += 1
+            outcome.latencies.append(took)
+            if not ok:
+                outcome.failures.append(detail)
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        self._thread.join()
+        self._pool.shutdown(wait=True)
+        summary = self.summary()
+        say(f"load: {summary}")
+        return summary
+
+    def summary(self) -> dict[str, Any]:
+        total = sum(sum(o.statuses.values()) for o in self.outcomes.values())
+        failed = sum(len(o.failures) for o in self.outcomes.values())
+        return {
+            "requests": total,
+            "failed": failed,
+            "late_starts": self.late,
+            "by_kind": {n: dict(o.statuses) for n, o in self.outcomes.items()},
+            "failures": [f for o in self.outcomes.values() for f in o.failures][:20],
+        }
+
+
+def closed_loop_capacity(
+    base: str,
+    request: Callable[[httpx.Client], bool],
+    users: list[httpx.Client],
+    seconds: float,
+    concurrency: int,
+) -> float:
+    """Requests per second the release answers with ``concurrency`` clients each waiting for its answer."""
+    done = Counter[str]()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker(index: int) -> None:
+        user = users[index % len(users)]
+        while time.monotonic() < deadline:
+            try:
+                ok = request(user)
+            except httpx.HTTPError:
+                ok = False
+            with lock:
+                done["ok" if ok else "failed"] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rate = done["ok"] / (time.monotonic() - started)
+    say(f"capacity: {rate:.1f} requests/s with {concurrency} clients ({dict(done)})")
+    return rate

@@ -1,0 +1,179 @@
+"""Issue #17's scenarios on one release of the umbrella chart, in order: each leaves it serving.
+
+1 fresh install and an HTTPS smoke run, 4 Redis outage, 6 worker kills, 2 rolling update under load.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import psycopg
+import pytest
+from harness.cluster import Cluster
+from harness.figures import record
+from harness.log import say
+from harness.pods import run_probe
+from harness.traffic import client, sign_up, upload, wait_processed
+
+pytestmark = [pytest.mark.slow]
+
+
+def memory_figures(cluster: Cluster) -> dict[str, str]:
+    """Peak memory of each Deployment's containers against their rendered limit."""
+    figures = {}
+    for name, deployment in cluster.deployments.items():
+        peak = max((pod.memory_peak() for pod in deployment.pods), default=0)
+        limit = deployment.spec.container.memory_bytes or 0
+        figures[name] = f"{peak / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB"
+    return figures
+
+
+@pytest.mark.rehearsal(ci=True)
+@pytest.mark.timeout(600)
+def test_1_fresh_install_then_smoke_over_https(cluster: Cluster) -> None:
+    """Hooks ran, every pod is ready; then register, upload, ready, search, download through the ingress."""
+    assert [pod.name.split("-", 1)[1].rsplit("-", 1)[0] for pod in cluster.job_pods] == ["docket-api-migrate"]
+    assert all(pod.ready for pod in cluster.pods())
+    word = f"zephyr{uuid.uuid4().hex[:8]}"
+    body = f"# Rehearsal\n\nthe {word} smoke test\n"
+    with client(cluster.url) as http:
+        sign_up(http, "smoke")
+        created = upload(http, "smoke.md", body)
+        assert created.status_code == 201, created.text
+        doc_id = created.json()["id"]
+        assert wait_processed(http, doc_id) == "ready"
+        hits = http.get("/api/v1/search", params={"q": word}).json()["items"]
+        assert [hit["id"] for hit in hits] == [doc_id], hits
+        downloaded = http.get(f"/api/v1/documents/{doc_id}/content")
+        assert downloaded.status_code == 200
+        assert downloaded.content == body.encode()
+        home = http.get("/")
+        assert home.status_code == 200
+        assert "text/html" in home.headers["content-type"]
+        # probes stay on the pods' management ports: through the ingress, the app's own 404
+        assert http.get("/readyz").status_code == 404
+    assert cluster.edge is not None
+    redirect = httpx.get(
+        f"http://127.0.0.1:{cluster.edge.http_port}/api/v1/documents", follow_redirects=False
+    )
+    assert redirect.status_code == 308
+    assert redirect.headers["location"].startswith("https://")
+    record(
+        "1 fresh install", failed_requests=0, pods_ready=len(cluster.pods()), memory=memory_figures(cluster)
+    )
+
+
+@pytest.mark.rehearsal(ci=True)
+@pytest.mark.timeout(600)
+def test_4_redis_outage_unready_not_restarted_then_back_within_10s(cluster: Cluster) -> None:
+    """Redis stopped 30 s: every API replica's readiness is 503 and none restarts; back within 10 s."""
+    api = cluster.deployment("docket-api")
+    restarts = {pod.name: pod.restarts for pod in cluster.pods()}
+    with client(cluster.url) as http:
+        sign_up(http, "outage")
+        assert http.get("/api/v1/documents").status_code == 200
+        readiness = api.spec.container.probes["readiness"]
+        liveness = api.spec.container.probes["liveness"]
+        cluster.datastores.stop_redis()
+        stopped = time.monotonic()
+        try:
+            unready = cluster.wait(
+                lambda: not any(pod.ready for pod in api.pods), 30, "API replicas leave the endpoints"
+            )
+            for pod in api.pods:
+                result = run_probe(readiness, pod.host_ports, pod.name)
+                assert result.detail.endswith("-> 503"), f"{pod.name}: readiness {result.detail}"
+            time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
+            for pod in api.pods:
+                assert run_probe(liveness, pod.host_ports, pod.name).ok, f"{pod.name}: liveness failed"
+        finally:
+            cluster.datastores.start_redis()
+        back = time.monotonic()
+
+        def serving() -> bool:
+            try:
+                return (
+                    all(pod.ready for pod in cluster.pods())
+                    and http.get("/api/v1/documents").status_code == 200
+                )
+            except httpx.HTTPError:
+                return False
+
+        recovered = cluster.wait(serving, 30, "serving again after Redis came back")
+    assert {pod.name: pod.restarts for pod in cluster.pods()} == restarts, "a container restarted"
+    say(f"redis outage: unready after {unready:.1f}s, serving {recovered:.1f}s after Redis came back")
+    record(
+        "4 redis outage",
+        unready_after_s=round(unready, 1),
+        recovered_after_s=round(recovered, 1),
+        restarts=0,
+        outage_s=round(back - stopped, 1),
+    )
+    assert recovered <= 10, f"serving again only {recovered:.1f}s after Redis came back"
+
+
+def _job_report(database_url: str, doc_ids: list[str]) -> dict[str, int]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            """
+            SELECT d.status, j.status,
+                   count(a.id) FILTER (WHERE a.outcome = 'succeeded'),
+                   count(a.id) FILTER (WHERE a.outcome IS DISTINCT FROM 'succeeded')
+            FROM documents d
+            JOIN jobs j ON j.kind = 'process_document' AND j.payload->>'document_id' = d.id::text
+            LEFT JOIN job_attempts a ON a.job_id = j.id
+            WHERE d.id = ANY(%s::uuid[])
+            GROUP BY d.id, d.status, j.id, j.status
+            """,
+            (doc_ids,),
+        ).fetchall()
+    return {
+        "documents": len({*doc_ids}),
+        "jobs": len(rows),
+        "ready": sum(1 for r in rows if r[0] == "ready"),
+        "jobs_succeeded": sum(1 for r in rows if r[1] == "succeeded"),
+        "processed_once": sum(1 for r in rows if r[2] == 1),
+        "interrupted_attempts": sum(r[3] for r in rows),
+    }
+
+
+@pytest.mark.rehearsal(ci=True)
+@pytest.mark.timeout(900)
+def test_6_worker_sigkilled_mid_job_20_times_loses_nothing(cluster: Cluster) -> None:
+    """SIGKILL a worker that holds jobs, 20 times; every document ends ready, processed exactly once."""
+    from samples import text_pdf
+
+    worker = cluster.deployment("docket-worker")
+    database = cluster.datastores.database_url()
+    doc_ids: list[str] = []
+    kills = 0
+    with client(cluster.url) as http:
+        sign_up(http, "kills")
+        for n in range(60):
+            pages = [f"page {p} of document {n} kill{uuid.uuid4().hex[:6]}" for p in range(400)]
+            created = http.post(
+                "/api/v1/documents", files={"file": (f"k{n}.pdf", text_pdf(*pages), "application/pdf")}
+            )
+            assert created.status_code == 201, created.text
+            doc_ids.append(created.json()["id"])
+        deadline = time.monotonic() + 400
+        while kills < 20:
+            assert time.monotonic() < deadline, f"only {kills} kills landed mid-job"
+            with psycopg.connect(database) as conn:
+                running = conn.execute("SELECT count(*) FROM jobs WHERE status = 'running'").fetchone()
+            ready = [pod for pod in worker.pods if pod.ready]
+            if running and running[0] and ready:
+                worker.replace(ready[kills % len(ready)])
+                kills += 1
+                time.sleep(1.0)
+            else:
+                time.sleep(0.2)
+        statuses = [wait_processed(http, doc_id, timeout=300) for doc_id in doc_ids]
+    report = _job_report(database, doc_ids)
+    say(f"worker kills: {kills} kills, {report}")
+    record("6 worker kills", kills=kills, **report)
+    assert statuses == ["ready"] * len(doc_ids)
+    assert report["jobs"] == report["jobs_succeeded"] == report["processed_once"] == len(doc_ids)
+    assert report["interrupted_attempts"] > 0, "no kill landed mid-job"
