@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import random
+import subprocess
 import time
 import uuid
 
@@ -15,7 +17,7 @@ from harness.cluster import Cluster
 from harness.figures import record
 from harness.log import say
 from harness.pods import run_probe
-from harness.traffic import client, sign_up, upload, wait_processed
+from harness.traffic import Load, Request, client, closed_loop_capacity, sign_up, upload, wait_processed
 
 pytestmark = [pytest.mark.slow]
 
@@ -24,7 +26,7 @@ def memory_figures(cluster: Cluster) -> dict[str, str]:
     """Peak memory of each Deployment's containers against their rendered limit."""
     figures = {}
     for name, deployment in cluster.deployments.items():
-        peak = max((pod.memory_peak() for pod in deployment.pods), default=0)
+        peak = max((pod.memory_peak() for pod in deployment.history), default=0)
         limit = deployment.spec.container.memory_bytes or 0
         figures[name] = f"{peak / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB"
     return figures
@@ -151,7 +153,7 @@ def test_6_worker_sigkilled_mid_job_20_times_loses_nothing(cluster: Cluster) -> 
     kills = 0
     with client(cluster.url) as http:
         sign_up(http, "kills")
-        for n in range(60):
+        for n in range(40):
             pages = [f"page {p} of document {n} kill{uuid.uuid4().hex[:6]}" for p in range(400)]
             created = http.post(
                 "/api/v1/documents", files={"file": (f"k{n}.pdf", text_pdf(*pages), "application/pdf")}
@@ -177,3 +179,84 @@ def test_6_worker_sigkilled_mid_job_20_times_loses_nothing(cluster: Cluster) -> 
     assert statuses == ["ready"] * len(doc_ids)
     assert report["jobs"] == report["jobs_succeeded"] == report["processed_once"] == len(doc_ids)
     assert report["interrupted_attempts"] > 0, "no kill landed mid-job"
+
+
+def _mixed_requests(word: str, uploads: list[tuple[httpx.Client, str]]) -> dict[str, tuple[float, Request]]:
+    """Reads of the API and the web, and uploads, each judged by the status it must get."""
+
+    def listing(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
+        status = http.get("/api/v1/documents").status_code
+        return status == 200, f"list {status}"
+
+    def search(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
+        status = http.get("/api/v1/search", params={"q": word}).status_code
+        return status == 200, f"search {status}"
+
+    def page(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
+        status = http.get("/").status_code
+        return status == 200, f"web / {status}"
+
+    def add(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
+        response = upload(http, "load.md", f"# load\n\n{word} {rng.random()} {uuid.uuid4()}\n")
+        if response.status_code == 201:
+            uploads.append((http, response.json()["id"]))
+        return response.status_code == 201, f"upload {response.status_code}"
+
+    return {"list": (50, listing), "search": (20, search), "page": (15, page), "upload": (15, add)}
+
+
+@pytest.mark.rehearsal(ci=True)
+@pytest.mark.timeout(900)
+def test_2_rolling_update_under_half_capacity_drops_nothing(cluster: Cluster) -> None:
+    """3 API and 2 web replicas roll to a new image under open-loop load at half their capacity."""
+    tag = cluster.image_tag
+    for service in ("api", "worker", "web"):
+        subprocess.run(
+            ["docker", "tag", f"docket-{service}:{tag}", f"docket-{service}:{tag}-next"], check=True
+        )
+    word = f"rolling{uuid.uuid4().hex[:6]}"
+    users = [client(cluster.url) for _ in range(16)]
+    uploads: list[tuple[httpx.Client, str]] = []
+    try:
+        for n, http in enumerate(users):
+            sign_up(http, f"load{n}")
+        mix = _mixed_requests(word, uploads)
+        rng = random.Random(1)
+        names = list(mix)
+
+        def one(http: httpx.Client) -> bool:
+            return mix[rng.choices(names, [mix[n][0] for n in names])[0]][1](http, rng)[0]
+
+        capacity = closed_loop_capacity(one, users, seconds=8, concurrency=16)
+        uploads.clear()
+        load = Load(capacity / 2, mix, users).start()
+        time.sleep(5)
+        started = time.monotonic()
+        cluster.upgrade({"global": {"image": {"tag": f"{tag}-next"}}})
+        rolled = time.monotonic() - started
+        time.sleep(5)
+        summary = load.stop()
+        lost = [doc for http, doc in uploads if http.get(f"/api/v1/documents/{doc}").status_code != 200]
+    finally:
+        for http in users:
+            http.close()
+    images = {p.spec.container.image for p in cluster.pods()}
+    say(f"rolling update: {rolled:.1f}s, images now {sorted(images)}")
+    record(
+        "2 rolling update",
+        capacity_rps=round(capacity, 1),
+        load_rps=round(capacity / 2, 1),
+        requests=summary["requests"],
+        failed_requests=summary["failed"],
+        uploads=len(uploads),
+        lost_uploads=len(lost),
+        rollout_s=round(rolled, 1),
+        late_starts=summary["late_starts"],
+        memory=memory_figures(cluster),
+    )
+    assert all(image.endswith(f":{tag}-next") for image in images), images
+    assert summary["failed"] == 0, summary["failures"]
+    assert not lost, f"uploads answered 201 and then missing: {lost[:5]}"
+    assert summary["late_starts"] == 0, (
+        "the load generator could not keep its schedule: the load was not open"
+    )

@@ -7,6 +7,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,11 @@ class Cluster:
 
     # ---- rendering
 
+    @property
+    def image_tag(self) -> str:
+        """The image tag the release was installed with."""
+        return str(self.values().get("global", {}).get("image", {}).get("tag", ""))
+
     def values(self, *more: Mapping[str, Any]) -> dict[str, Any]:
         return rehearsal_values(self.generated, *self.overrides, *more)
 
@@ -79,6 +85,8 @@ class Cluster:
         self.context = Context(
             self.objects, self.edge.addresses, self.volumes, self.run_id, self._pod_changed
         )
+        self.context.log_dir = self.dir / "logs"
+        self.context.log_dir.mkdir()
         self.edge.start()
         self._run_hooks(objects, "pre-install")
         self._create_claims(release)
@@ -99,11 +107,17 @@ class Cluster:
         self.objects = Objects(objects)
         self.context.objects = self.objects
         self._run_hooks(objects, "pre-upgrade")
-        for obj in objects:
-            if obj["kind"] == "Deployment" and obj["metadata"]["name"] in self.deployments:
-                deployment = self.deployments[obj["metadata"]["name"]]
-                if obj["spec"]["template"] != deployment.obj["spec"]["template"]:
-                    deployment.rolling_update(obj, timeout)
+        changed = [
+            (self.deployments[obj["metadata"]["name"]], obj)
+            for obj in objects
+            if obj["kind"] == "Deployment"
+            and obj["metadata"]["name"] in self.deployments
+            and obj["spec"]["template"] != self.deployments[obj["metadata"]["name"]].obj["spec"]["template"]
+        ]
+        # the Deployment controller rolls every changed Deployment at once
+        with ThreadPoolExecutor(max(1, len(changed))) as pool:
+            for done in [pool.submit(d.rolling_update, obj, timeout) for d, obj in changed]:
+                done.result()
         self._run_hooks(objects, "post-upgrade")
         self.status()
 
@@ -195,3 +209,4 @@ class Cluster:
         for volume in self.volumes.values():
             docker("volume", "rm", "-f", volume, check=False)
         self.datastores.stop()
+        say(f"pod logs and the nginx config and logs are kept in {self.dir}")

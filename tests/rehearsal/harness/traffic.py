@@ -75,10 +75,7 @@ Request = Callable[[httpx.Client, random.Random], tuple[bool, str]]
 class Load:
     """Open-loop load: requests start on a fixed schedule whatever the answers, from many clients."""
 
-    def __init__(
-        self, base: str, rate: float, mix: dict[str, tuple[float, Request]], users: list[httpx.Client]
-    ) -> None:
-        self.base = base
+    def __init__(self, rate: float, mix: dict[str, tuple[float, Request]], users: list[httpx.Client]) -> None:
         self.rate = rate
         self.mix = mix
         self.users = users
@@ -149,7 +146,6 @@ class Load:
 
 
 def closed_loop_capacity(
-    base: str,
     request: Callable[[httpx.Client], bool],
     users: list[httpx.Client],
     seconds: float,

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from embedded_services import free_port
 
@@ -91,12 +92,15 @@ class Context:
         self.run_id = run_id
         self.on_change = on_change
         self.ports = Ports()
+        self.log_dir: Path | None = None
         self._serial = itertools.count(1)
 
     def pod(self, base: str, spec: PodSpec) -> Pod:
         name = f"{self.run_id}-{base}-{next(self._serial)}"
         host_ports = {port: self.ports.take() for port in spec.container.ports.values()}
-        return Pod(name, spec, host_ports, self.hosts, self.run_id, self.on_change)
+        pod = Pod(name, spec, host_ports, self.hosts, self.run_id, self.on_change)
+        pod.log_dir = self.log_dir
+        return pod
 
 
 def _surge(value: int | str, replicas: int, *, round_up: bool) -> int:
@@ -113,6 +117,7 @@ class Deployment:
         self.name = obj["metadata"]["name"]
         self.context = context
         self.pods: list[Pod] = []
+        self.history: list[Pod] = []  # every pod it ever ran, for the memory figures
         self._apply(obj)
 
     def _apply(self, obj: Obj) -> None:
@@ -130,7 +135,12 @@ class Deployment:
 
     def create(self) -> None:
         say(f"deployment {self.name}: {self.replicas} replicas")
-        self.pods = [self.context.pod(self.name, self.spec).start() for _ in range(self.replicas)]
+        self.pods = [self._new_pod() for _ in range(self.replicas)]
+
+    def _new_pod(self) -> Pod:
+        pod = self.context.pod(self.name, self.spec).start()
+        self.history.append(pod)
+        return pod
 
     def ready_pods(self) -> list[Pod]:
         return [pod for pod in self.pods if pod.ready and not pod.terminating]
@@ -163,10 +173,7 @@ class Deployment:
         deadline = time.monotonic() + timeout
         while old or len(new) < self.replicas:
             room = self.replicas + self.max_surge - len(old) - len(new)
-            batch = [
-                self.context.pod(self.name, self.spec).start()
-                for _ in range(min(room, self.replicas - len(new)))
-            ]
+            batch = [self._new_pod() for _ in range(min(room, self.replicas - len(new)))]
             new += batch
             self.pods = old + new
             self.wait_ready(max(1.0, deadline - time.monotonic()), new)
@@ -184,9 +191,8 @@ class Deployment:
 
     def replace(self, pod: Pod) -> Pod:
         """The pod is gone (deleted, its node lost): the ReplicaSet starts a replacement at once."""
-        pod.kill("KILL")
-        pod.remove()
-        fresh = self.context.pod(self.name, self.spec).start()
+        pod.delete_now()
+        fresh = self._new_pod()
         self.pods = [p for p in self.pods if p is not pod] + [fresh]
         self.context.on_change(pod)
         return fresh
