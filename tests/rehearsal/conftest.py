@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness.cluster import Cluster
 from harness.edge import NGINX, STREAM_MODULE
 from harness.figures import FIGURES
+from harness.render import IMAGE_TAG as TAG
 
 ROOT = Path(__file__).resolve().parents[2]
-TAG = os.environ.get("DOCKET_IMAGE_TAG", "dev")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

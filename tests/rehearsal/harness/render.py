@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import shutil
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 CHARTS = ROOT / "charts"
 VALUES_FILE = Path(__file__).resolve().parents[1] / "values.yaml"
+IMAGE_TAG = os.environ.get("DOCKET_IMAGE_TAG", "dev")  # docket-{api,worker,web}:<tag>, from `make images`
 RELEASE = "docket"
 NAMESPACE = "docket"
 
