@@ -260,3 +260,100 @@ def test_2_rolling_update_under_half_capacity_drops_nothing(cluster: Cluster) ->
     assert summary["late_starts"] == 0, (
         "the load generator could not keep its schedule: the load was not open"
     )
+
+
+@pytest.mark.rehearsal
+@pytest.mark.timeout(300)
+def test_3_anonymous_limit_holds_across_three_replicas(cluster: Cluster) -> None:
+    """One client's anonymous requests over 3 API replicas: at least the rendered limit L, at most L+3."""
+    api = cluster.deployment("docket-api")
+    limit = int(api.spec.container.env["RATE_LIMIT_ANONYMOUS"])
+    edge_rps = int(
+        cluster.objects.get("Ingress", "docket-api")["metadata"]["annotations"][
+            "nginx.ingress.kubernetes.io/limit-rps"
+        ]
+    )
+    accepted = limited = 0
+    with client(cluster.url) as http:
+        for _ in range(limit + 20):
+            started = time.monotonic()
+            response = http.get("/api/openapi.json")
+            if response.status_code == 429:
+                assert response.headers["content-type"].startswith("application/problem+json"), (
+                    "429 at the edge"
+                )
+                limited += 1
+            else:
+                assert response.status_code == 200, response.text
+                accepted += 1
+            time.sleep(max(0.0, 1.2 / edge_rps - (time.monotonic() - started)))  # under the edge's own limit
+    say(f"rate limit: {accepted} accepted, {limited} limited, limit {limit} across {len(api.pods)} replicas")
+    record("3 global rate limit", limit=limit, accepted=accepted, limited=limited, replicas=len(api.pods))
+    assert limit <= accepted <= limit + 3
+
+
+@pytest.mark.rehearsal
+@pytest.mark.timeout(600)
+def test_7_backup_cronjob_writes_and_the_restore_test_verifies(cluster: Cluster) -> None:
+    """The backup CronJob's job, as UID 10001 on the rendered claim, writes a dump; the verify CronJob
+    restores it into a scratch database and checks its row counts against the manifest."""
+    backup = cluster.cronjob("docket-worker-backup")
+    backup_log = backup.logs()
+    assert "stored in" in backup_log, backup_log[-2000:]
+    assert backup.spec.container.user == "10001:10001"
+    verify = cluster.cronjob("docket-worker-backup-verify")
+    verify_log = verify.logs()
+    say(f"backup verify: {verify_log.strip().splitlines()[-3:]}")
+    assert "verified: checksum, contents, restore-test" in verify_log, verify_log[-2000:]
+    with psycopg.connect(cluster.datastores.database_url()) as conn:
+        documents = conn.execute("SELECT count(*) FROM documents").fetchone()
+    record("7 backups", backup_exit=0, verify_exit=0, documents_in_dump=documents[0] if documents else 0)
+
+
+@pytest.mark.rehearsal
+@pytest.mark.timeout(600)
+def test_5_postgresql_restart_under_load_loses_no_upload_and_no_job(cluster: Cluster) -> None:
+    """PostgreSQL restarts under load: the pools recover alone; every 201 upload is kept and processed."""
+    users = [client(cluster.url) for _ in range(8)]
+    uploads: list[tuple[httpx.Client, str]] = []
+    try:
+        for n, http in enumerate(users):
+            sign_up(http, f"pg{n}")
+        load = Load(10, _mixed_requests(f"pgrestart{uuid.uuid4().hex[:6]}", uploads), users).start()
+        time.sleep(3)
+        cluster.datastores.restart_postgres()
+
+        def serving() -> bool:
+            try:
+                return all(http.get("/api/v1/documents").status_code == 200 for http in users[:3])
+            except httpx.HTTPError:
+                return False
+
+        recovered = cluster.wait(serving, 60, "the API serving again after PostgreSQL came back")
+        time.sleep(5)
+        summary = load.stop()
+        statuses = [wait_processed(http, doc, timeout=120) for http, doc in uploads]
+    finally:
+        for http in users:
+            http.close()
+    restarts = sum(pod.restarts for pod in cluster.pods())
+    say(f"postgres restart: serving {recovered:.1f}s after it came back; {summary['failed']} requests failed")
+    record(
+        "5 postgresql restart",
+        recovered_after_s=round(recovered, 1),
+        requests=summary["requests"],
+        failed_requests=summary["failed"],
+        uploads=len(uploads),
+        uploads_ready=statuses.count("ready"),
+        restarts=restarts,
+    )
+    assert statuses == ["ready"] * len(uploads), "an upload answered 201 was lost or not processed"
+
+
+@pytest.mark.rehearsal
+@pytest.mark.timeout(120)
+def test_9_no_container_was_oom_killed_at_the_rendered_limits(cluster: Cluster) -> None:
+    """After the scenarios before it (scenario 2's load among them), no container met its memory limit."""
+    pods = [pod for deployment in cluster.deployments.values() for pod in deployment.history]
+    record("9 memory limits", oom_killed=sum(pod.oom_killed for pod in pods), peak=memory_figures(cluster))
+    assert not [pod.name for pod in pods if pod.oom_killed]

@@ -141,22 +141,6 @@ class Cluster:
             self.volumes[obj["metadata"]["name"]] = volume
             say(f"claim {obj['metadata']['name']}: docker volume {volume}")
 
-    def fs_group_volume(self, claim: str, image: str, gid: int) -> None:
-        """Give a claim's volume to ``gid`` (group-writable, setgid), as the kubelet applies fsGroup."""
-        docker(
-            "run",
-            "--rm",
-            "--user",
-            "0",
-            "--entrypoint",
-            "sh",
-            "-v",
-            f"{self.volumes[claim]}:/v",
-            image,
-            "-c",
-            f"chgrp {gid} /v && chmod 2775 /v",
-        )
-
     # ---- running
 
     def pods(self) -> list[Pod]:

@@ -23,7 +23,7 @@ class Datastores:
     def start(self) -> Datastores:
         self.postgres.start()
         with psycopg.connect(self.postgres.url(), autocommit=True) as conn:
-            conn.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE}'")
+            conn.execute(f"CREATE ROLE {ROLE} LOGIN CREATEDB PASSWORD '{ROLE}'")
             conn.execute(f"CREATE DATABASE {ROLE} OWNER {ROLE}")
         self.redis.start()
         say(f"datastores: PostgreSQL on 127.0.0.1:{self.postgres.port}, Redis on 127.0.0.1:{self.redis.port}")
@@ -40,6 +40,13 @@ class Datastores:
     def start_redis(self) -> None:
         self.redis.start()
         say("datastores: Redis started")
+
+    def restart_postgres(self) -> None:
+        """A fast shutdown and a start on the same port and data, as a pod restart of the server does."""
+        say("datastores: PostgreSQL restarting")
+        self.postgres.stop()
+        self.postgres.start()
+        say("datastores: PostgreSQL back")
 
     def stop(self) -> None:
         self.redis.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 from embedded_services import free_port
 
 from harness.log import say
-from harness.pods import Pod
+from harness.pods import Pod, docker
 from harness.podspec import Obj, Objects, PodSpec, pod_spec
 
 HOOK_KIND_ORDER = (
@@ -93,9 +93,22 @@ class Context:
         self.on_change = on_change
         self.ports = Ports()
         self.log_dir: Path | None = None
+        self._grouped: set[str] = set()
         self._serial = itertools.count(1)
 
+    def _apply_fs_group(self, spec: PodSpec) -> None:
+        """The kubelet gives a claim's volume to the pod's fsGroup (group-owned, setgid) when it mounts it."""
+        for volume, _, _ in spec.container.volumes:
+            if spec.fs_group is None or volume in self._grouped:
+                continue
+            docker(
+                "run", "--rm", "--user", "0", "--network", "none", "--entrypoint", "sh", "-v", f"{volume}:/v",
+                spec.container.image, "-c", f"chgrp -R {spec.fs_group} /v && chmod 2775 /v",
+            )  # fmt: skip
+            self._grouped.add(volume)
+
     def pod(self, base: str, spec: PodSpec) -> Pod:
+        self._apply_fs_group(spec)
         name = f"{self.run_id}-{base}-{next(self._serial)}"
         host_ports = {port: self.ports.take() for port in spec.container.ports.values()}
         pod = Pod(name, spec, host_ports, self.hosts, self.run_id, self.on_change)
