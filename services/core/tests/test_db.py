@@ -67,3 +67,21 @@ def test_a_transaction_left_idle_is_ended_by_the_server_and_the_pool_replaces_th
             assert row == {"n": 0}, "the idle transaction's first insert was rolled back"
 
     asyncio.run(run())
+
+
+def test_a_connection_the_server_ended_is_replaced_on_checkout_not_lent_out(database_url: str) -> None:
+    """A PostgreSQL restart ends every pooled session; the next borrower gets a fresh one, not an error."""
+
+    async def run() -> None:
+        async with create_pool(_settings(database_url), "docket-test") as pool:
+            async with pool.connection() as conn:
+                row = await (await conn.execute("SELECT pg_backend_pid() AS pid")).fetchone()
+            assert row is not None
+            with psycopg.connect(database_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (row["pid"],))
+            async with pool.connection() as conn:
+                again = await (await conn.execute("SELECT pg_backend_pid() AS pid")).fetchone()
+            assert again is not None
+            assert again["pid"] != row["pid"]
+
+    asyncio.run(run())

@@ -138,14 +138,14 @@ def collector() -> Iterator[SentryCollector]:
 
 @pytest.fixture(scope="module")
 def sentry_run(collector: SentryCollector, redis_url: str) -> SentryRun:
-    """Run the API with Sentry on and a database that refuses connections; cause 500s, hit probes."""
+    """Run the API with Sentry on and a database that refuses connections; cause 503s, hit probes."""
     port, management_port = free_port(), free_port()
     env = {
         "ENVIRONMENT": "test",
         "RELEASE": RELEASE,
         "PORT": str(port),
         "MANAGEMENT_PORT": str(management_port),
-        # nothing listens here, so every request that needs the database fails with a 500
+        # nothing listens here, so every request that needs the database fails (503, database-unavailable)
         "DATABASE_URL": f"postgresql://docket@127.0.0.1:{free_port()}/docket",
         "DB_POOL_TIMEOUT": "0.5",
         "DB_POOL_MIN_SIZE": "0",
@@ -186,8 +186,8 @@ def test_sentry_is_off_without_a_dsn() -> None:
 
 
 def test_the_scenario_really_failed_and_the_failing_readiness_probe_was_hit(sentry_run: SentryRun) -> None:
-    assert sentry_run.statuses["login"] == 500, sentry_run.stdout[-3000:]
-    assert sentry_run.statuses["me"] == 500, sentry_run.stdout[-3000:]
+    assert sentry_run.statuses["login"] == 503, sentry_run.stdout[-3000:]
+    assert sentry_run.statuses["me"] == 503, sentry_run.stdout[-3000:]
     assert sentry_run.statuses["/healthz"] == 200
     assert sentry_run.statuses["/readyz"] == 503
     assert sentry_run.statuses["/metrics"] == 200
@@ -200,7 +200,7 @@ def test_a_server_error_reaches_sentry_with_environment_and_release(sentry_run: 
         assert event["release"] == RELEASE
     for envelope in sentry_run.envelopes:
         assert envelope.path == "/api/1/envelope/"
-    # the 500 from /me is reported as an exception, not just as a log line
+    # the failure of /me is reported as an exception, not just as a log line
     assert any(event.get("exception") for event in sentry_run.events)
 
 

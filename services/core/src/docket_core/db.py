@@ -49,7 +49,10 @@ def create_pool(settings: CommonSettings, application_name: str, conninfo: str |
     """Build a pool to ``conninfo`` (default ``DATABASE_URL``); call ``await pool.open()`` in lifespan."""
     server = session_settings(settings)
     kwargs: dict[str, Any] = {"application_name": application_name, "row_factory": dict_row}
-    check: Callable[[AsyncConnection[Any]], Awaitable[None]] | None = None
+    # A pooled connection the server has ended (PostgreSQL restarted or failed over, an admin's
+    # pg_terminate_backend) would be lent out once per pooled slot and fail its request; checked on
+    # checkout (one round trip on loopback or in the cluster), it is replaced instead.
+    check: Callable[[AsyncConnection[Any]], Awaitable[None]] | None = AsyncConnectionPool.check_connection
     if settings.database_pooler == "transaction":
         kwargs["prepare_threshold"] = None
         check = _begin_with(server)

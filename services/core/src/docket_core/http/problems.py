@@ -6,9 +6,11 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from psycopg_pool import PoolTimeout
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("docket.errors")
@@ -86,6 +88,17 @@ def _field_errors(raw: Any) -> list[dict[str, str]]:
     return errors
 
 
+def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The database went away mid-request or no pooled connection came in time: the client should retry
+    (503 and Retry-After, which a load balancer and a client library understand); still logged as an
+    error with its traceback, so Sentry reports it as before."""
+    logger.error("database unavailable on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request, 503, "The database is unavailable; try again shortly.", slug="database-unavailable",
+        headers={"Retry-After": "1"},
+    )  # fmt: skip
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, 500, "An unexpected error occurred; it has been logged.")
@@ -93,6 +106,8 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http_exception,
+    psycopg.OperationalError: _database_unavailable,
+    PoolTimeout: _database_unavailable,
     Exception: _unexpected,
 }
 
