@@ -205,7 +205,9 @@ def _mixed_requests(word: str, uploads: list[tuple[httpx.Client, str]]) -> dict[
     return {"list": (50, listing), "search": (20, search), "page": (15, page), "upload": (15, add)}
 
 
-@pytest.mark.rehearsal(ci=True)
+# Not in the CI subset yet: on a machine loaded by other runs the 1 s readiness checks time out, every
+# replica of a Service leaves at once and nginx answers 502 (docs/rehearsal.md, mismatch 3).
+@pytest.mark.rehearsal
 @pytest.mark.timeout(900)
 def test_2_rolling_update_under_half_capacity_drops_nothing(cluster: Cluster) -> None:
     """3 API and 2 web replicas roll to a new image under open-loop load at half their capacity."""
