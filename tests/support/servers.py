@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from embedded_services import wait_for_port
+from embedded_services import free_port, wait_for_port
 
 from docket_core.http.plugin import management_port_of
 
@@ -86,8 +86,12 @@ def service_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a service CLI as a real process and wait until ``ready_path`` answers.
 
-    The probe is asked on ``MANAGEMENT_PORT`` when ``env`` sets one (api and web), else on ``port``.
+    The probe is asked on ``MANAGEMENT_PORT`` (api and web). A server (``serve``) not given one gets a free
+    port for it, never the default 8001/8081, which another process on the machine may hold. The worker
+    has one port, ``port``.
     """
+    if "serve" in argv and "MANAGEMENT_PORT" not in env:
+        env = {**env, "MANAGEMENT_PORT": str(free_port())}
     probe_port = int(env.get("MANAGEMENT_PORT") or port)
     proc = subprocess.Popen(
         argv,
