@@ -51,13 +51,30 @@ def upload(http: httpx.Client, name: str, text: str) -> httpx.Response:
 
 
 def wait_processed(http: httpx.Client, doc_id: str, timeout: float = 120) -> str:
-    """Poll a document until the worker is done with it; its final status."""
+    """Poll a document until the worker is done with it; its final status. Like any polite client it
+    waits out a 429 from the edge's per-address limit (polling many finished documents back to back
+    goes past the burst) instead of reading the refusal as an answer."""
     deadline = time.monotonic() + timeout
-    while (status := http.get(f"/api/v1/documents/{doc_id}").json()["status"]) not in ("ready", "failed"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"document {doc_id} still {status} after {timeout:g}s")
+    status = "unknown"
+    while time.monotonic() <= deadline:
+        response = http.get(f"/api/v1/documents/{doc_id}")
+        if response.status_code == 429:
+            time.sleep(_retry_after(response))
+            continue
+        assert response.status_code == 200, f"document {doc_id}: {response.status_code} {response.text[:200]}"
+        status = response.json()["status"]
+        if status in ("ready", "failed"):
+            return str(status)
         time.sleep(0.5)
-    return str(status)
+    raise TimeoutError(f"document {doc_id} still {status} after {timeout:g}s")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds a refusal asks to wait (nginx's limit_req sends no Retry-After: then one second)."""
+    try:
+        return min(max(float(response.headers.get("Retry-After", "1")), 0.1), 10.0)
+    except ValueError:
+        return 1.0
 
 
 @dataclass
