@@ -47,6 +47,13 @@ return 0
 """
 
 
+# what _BEGIN's first answer means: the metric's label, the problem's detail and its slug
+_REFUSALS = {
+    1: ("client", "Too many failed logins from your network; try again later.", "login-throttled"),
+    2: ("account", "Too many failed logins for this account; try again later.", "login-locked"),
+}
+
+
 @dataclass(frozen=True)
 class Attempt:
     """The Redis keys one login attempt was counted under."""
@@ -92,22 +99,10 @@ class LoginThrottle:
             return attempt
         if int(over) == 0:
             return attempt
+        label, detail, slug = _REFUSALS[int(over)]
+        LOGIN_THROTTLE_REJECTIONS.labels(label).inc()
         retry_after = str(max((int(ttl_ms) + 999) // 1000, 1))
-        if int(over) == 1:
-            LOGIN_THROTTLE_REJECTIONS.labels("client").inc()
-            raise Problem(
-                429,
-                "Too many failed logins from your network; try again later.",
-                slug="login-throttled",
-                headers={"Retry-After": retry_after},
-            )
-        LOGIN_THROTTLE_REJECTIONS.labels("account").inc()
-        raise Problem(
-            429,
-            "Too many failed logins for this account; try again later.",
-            slug="login-locked",
-            headers={"Retry-After": retry_after},
-        )
+        raise Problem(429, detail, slug=slug, headers={"Retry-After": retry_after})
 
     async def succeeded(self, attempt: Attempt) -> None:
         """Clear the account's failures and take this attempt back off the client's count."""
