@@ -257,31 +257,51 @@ class EmbeddedRedis:
 
     def start(self) -> EmbeddedRedis:
         os.makedirs(self.dir, exist_ok=True)
-        self.process = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            process_group=0,
-        )  # fmt: skip
         try:
-            wait_for_port(self.port)
+            self.process = spawn_listening(redis_argv(redis_server_binary(), self.port, self.dir), self.port)
         except TimeoutError:
-            self.stop()
             raise EmbeddedServiceError(f"Redis did not listen on port {self.port}") from None
         return self
 
     def stop(self, timeout: float = 5) -> None:
         """SIGTERM, and SIGKILL if Redis has not exited within ``timeout`` seconds."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, timeout)
         self.process = None
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)  # start() makes it again
+
+
+def redis_argv(binary: str, port: int, directory: str | os.PathLike[str]) -> list[str]:
+    """A throwaway Redis on loopback: no persistence, its files in ``directory``."""
+    return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(directory), "--protected-mode", "no"]  # fmt: skip
+
+
+def spawn_listening(argv: list[str], port: int) -> subprocess.Popen[bytes]:
+    """Start a server in its own process group and wait until it listens on ``port``; one that never
+    listens is stopped, and TimeoutError raised."""
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        process_group=0,
+    )  # fmt: skip
+    try:
+        wait_for_port(port)
+    except TimeoutError:
+        stop_process(process)
+        raise
+    return process
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = 5) -> None:
+    """SIGTERM, and SIGKILL if the process has not exited within ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
-from embedded_services import free_port, wait_for_port
+from embedded_services import free_port, redis_argv, spawn_listening, stop_process
 from psycopg.rows import dict_row
 
 
@@ -36,17 +36,6 @@ def require_binary(name: str) -> str:
 
 def _as_nobody() -> list[str]:
     return ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
-
-
-def _stop(process: subprocess.Popen[bytes] | None, timeout: float = 5) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 class PgBouncer:
@@ -92,13 +81,9 @@ class PgBouncer:
             (self.dir / name).chmod(0o644)
         if _as_nobody():
             os.chown(self.dir, _nobody_uid(), -1)
-        self.process = subprocess.Popen(
-            [*_as_nobody(), self.binary, str(self.dir / "pgbouncer.ini")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            process_group=0,
-        )  # fmt: skip
         try:
-            wait_for_port(self.port)
+            argv = [*_as_nobody(), self.binary, str(self.dir / "pgbouncer.ini")]
+            self.process = spawn_listening(argv, self.port)
         except TimeoutError:
             self.stop()
             raise RuntimeError(f"PgBouncer did not listen: {self.log()[-2000:]}") from None
@@ -116,7 +101,7 @@ class PgBouncer:
             return conn.execute(f"SHOW {what}", prepare=False).fetchall()  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
         self.process = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -139,15 +124,10 @@ class RedisNode:
 
     def start(self) -> RedisNode:
         self.dir.mkdir(parents=True, exist_ok=True)
-        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.dir), "--protected-mode", "no"]  # fmt: skip
+        argv = redis_argv(self.binary, self.port, self.dir)
         if self.master_port:
             argv += ["--replicaof", "127.0.0.1", str(self.master_port)]
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            process_group=0,
-        )  # fmt: skip
-        wait_for_port(self.port)
+        self.process = spawn_listening(argv, self.port)
         return self
 
     def kill(self) -> None:
@@ -157,7 +137,7 @@ class RedisNode:
             self.process.wait(5)
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 class SentinelGroup:
@@ -191,13 +171,7 @@ class SentinelGroup:
                 f"sentinel failover-timeout {self.MASTER_NAME} 10000\n"
                 f"sentinel parallel-syncs {self.MASTER_NAME} 1\n"
             )
-            sentinel = subprocess.Popen(
-                [self.sentinel_binary, str(config)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                process_group=0,
-            )  # fmt: skip
-            self.sentinels.append(sentinel)
-            wait_for_port(port)
+            self.sentinels.append(spawn_listening([self.sentinel_binary, str(config)], port))
         self.wait_for_sentinels_to_agree()
         return self
 
@@ -248,7 +222,7 @@ class SentinelGroup:
 
     def stop(self) -> None:
         for process in self.sentinels:
-            _stop(process)
+            stop_process(process)
         for node in (self.master, self.replica):
             if node is not None:
                 node.stop()
