@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the kind end-to-end job runs against a real cluster, through the ingress over HTTPS.
 
-e2e_check.py smoke URL                   register, upload, wait until ready, search
+e2e_check.py smoke URL                   register, upload, wait until ready, search, download
 e2e_check.py burst URL                   a burst at the API must meet 429 at the edge, never from the API
 e2e_check.py load URL FILE [--min-ok N]  request until SIGTERM, write {"ok": n, "failed": m} to FILE,
                                          and exit 1 if any request failed or fewer than N succeeded
@@ -12,6 +12,8 @@ counts signed-in requests per user (RATE_LIMIT_USER) and anonymous ones per clie
 the same address, so anonymous checks would share that one bucket: a burst, then a load run through
 an upgrade, would leave a later smoke test nothing but 429s. Only the sign-up and sign-in (two
 requests per check) stay anonymous.
+
+The cluster rehearsal (tests/rehearsal, scenario 1) runs the same smoke run through its own edge.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ def _client(base: str) -> httpx.Client:
     return httpx.Client(base_url=base, verify=False, timeout=15)  # noqa: S501
 
 
-def sign_in(client: httpx.Client, check: str) -> None:
-    """Register a fresh account for this check and send its bearer token from now on."""
+def sign_in(client: httpx.Client, check: str) -> str:
+    """Register a fresh account for this check and send its bearer token from now on; its email."""
     email = f"e2e-{check}-{uuid.uuid4().hex[:8]}@example.com"
     credentials = {"email": email, "password": PASSWORD}
     registered = client.post("/api/v1/auth/register", json=credentials)
@@ -46,6 +48,34 @@ def sign_in(client: httpx.Client, check: str) -> None:
     login = client.post("/api/v1/auth/login", json=credentials)
     assert login.status_code == 200, f"{check}: login {login.status_code} {login.text}"
     client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    return email
+
+
+def wait_processed(client: httpx.Client, doc_id: str, timeout: float = 120) -> str:
+    """Poll a document until the worker is done with it; its final status. Like any polite client it
+    waits out a 429 from the edge's per-address limit (polling many finished documents back to back
+    goes past the burst) instead of reading the refusal as an answer."""
+    deadline = time.monotonic() + timeout
+    status = "unknown"
+    while time.monotonic() <= deadline:
+        response = client.get(f"/api/v1/documents/{doc_id}")
+        if response.status_code == 429:
+            time.sleep(_retry_after(response))
+            continue
+        assert response.status_code == 200, f"document {doc_id}: {response.status_code} {response.text[:200]}"
+        status = response.json()["status"]
+        if status in ("ready", "failed"):
+            return str(status)
+        time.sleep(0.5)
+    raise TimeoutError(f"document {doc_id} still {status} after {timeout:g}s")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds a refusal asks to wait (nginx's limit_req sends no Retry-After: then one second)."""
+    try:
+        return min(max(float(response.headers.get("Retry-After", "1")), 0.1), 10.0)
+    except ValueError:
+        return 1.0
 
 
 def serves_but_hides_its_probes(client: httpx.Client) -> bool:
@@ -55,27 +85,30 @@ def serves_but_hides_its_probes(client: httpx.Client) -> bool:
     return response.status_code == 404 and response.headers.get("content-type", "").startswith(PROBLEM_JSON)
 
 
-def smoke(base: str) -> int:
+def smoke_run(client: httpx.Client) -> str:
+    """Sign up, upload, wait until ready, find it by search, download it unchanged, and see the probes
+    hidden behind the edge; the document's id."""
+    sign_in(client, "smoke")
     word = f"zephyr{uuid.uuid4().hex[:8]}"
+    body = f"# E2E\n\nthe {word} smoke test\n".encode()
+    created = client.post("/api/v1/documents", files={"file": ("e2e.md", body, "text/markdown")})
+    assert created.status_code == 201, created.text
+    doc_id = str(created.json()["id"])
+    status = wait_processed(client, doc_id)
+    assert status == "ready", status
+    hits = client.get("/api/v1/search", params={"q": word}).json()["items"]
+    assert [hit["id"] for hit in hits] == [doc_id], hits
+    downloaded = client.get(f"/api/v1/documents/{doc_id}/content")
+    assert downloaded.status_code == 200, downloaded.text
+    assert downloaded.content == body, "the download differs from the upload"
+    assert serves_but_hides_its_probes(client), "/readyz must be Docket's 404 through the ingress"
+    return doc_id
+
+
+def smoke(base: str) -> int:
     with _client(base) as client:
-        sign_in(client, "smoke")
-        created = client.post(
-            "/api/v1/documents", files={"file": ("e2e.md", f"# E2E\n\nthe {word} test".encode())}
-        )
-        assert created.status_code == 201, created.text
-        doc_id = created.json()["id"]
-        deadline = time.monotonic() + 120
-        while (status := client.get(f"/api/v1/documents/{doc_id}").json()["status"]) not in (
-            "ready",
-            "failed",
-        ):
-            assert time.monotonic() < deadline, f"document still {status}"
-            time.sleep(1)
-        assert status == "ready", status
-        hits = client.get("/api/v1/search", params={"q": word}).json()["items"]
-        assert [hit["id"] for hit in hits] == [doc_id], hits
-        assert serves_but_hides_its_probes(client), "/readyz must be Docket's 404 through the ingress"
-    print(f"smoke: uploaded, processed and found {doc_id}")
+        doc_id = smoke_run(client)
+    print(f"smoke: uploaded, processed, found and downloaded {doc_id}")
     return 0
 
 

@@ -80,7 +80,7 @@ def test_smoke_burst_and_load_each_spend_two_anonymous_requests_and_keep_their_o
 ) -> None:
     smoke = _check("smoke", api)
     assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-    assert "uploaded, processed and found" in smoke.stdout
+    assert "uploaded, processed, found and downloaded" in smoke.stdout
 
     # no ingress here, so no edge 429: the check must fail, and the API must not have limited it
     burst = _check("burst", api)

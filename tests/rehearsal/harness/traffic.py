@@ -7,7 +7,6 @@ import itertools
 import random
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,6 @@ import httpx
 
 from harness.log import say
 
-PASSWORD = "rehearsal-password-long-enough"  # throwaway accounts of a throwaway release
 _SOURCES = itertools.count(1)
 
 
@@ -34,47 +32,8 @@ def client(base: str, source: str | None = None, timeout: float = 30) -> httpx.C
     return httpx.Client(base_url=base, transport=transport, timeout=timeout)
 
 
-def sign_up(http: httpx.Client, name: str) -> str:
-    """Register a fresh account, sign in, and send its bearer token from now on; its email."""
-    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-    credentials = {"email": email, "password": PASSWORD}
-    registered = http.post("/api/v1/auth/register", json=credentials)
-    assert registered.status_code == 201, f"register: {registered.status_code} {registered.text}"
-    login = http.post("/api/v1/auth/login", json=credentials)
-    assert login.status_code == 200, f"login: {login.status_code} {login.text}"
-    http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-    return email
-
-
 def upload(http: httpx.Client, name: str, text: str) -> httpx.Response:
     return http.post("/api/v1/documents", files={"file": (name, text.encode(), "text/markdown")})
-
-
-def wait_processed(http: httpx.Client, doc_id: str, timeout: float = 120) -> str:
-    """Poll a document until the worker is done with it; its final status. Like any polite client it
-    waits out a 429 from the edge's per-address limit (polling many finished documents back to back
-    goes past the burst) instead of reading the refusal as an answer."""
-    deadline = time.monotonic() + timeout
-    status = "unknown"
-    while time.monotonic() <= deadline:
-        response = http.get(f"/api/v1/documents/{doc_id}")
-        if response.status_code == 429:
-            time.sleep(_retry_after(response))
-            continue
-        assert response.status_code == 200, f"document {doc_id}: {response.status_code} {response.text[:200]}"
-        status = response.json()["status"]
-        if status in ("ready", "failed"):
-            return str(status)
-        time.sleep(0.5)
-    raise TimeoutError(f"document {doc_id} still {status} after {timeout:g}s")
-
-
-def _retry_after(response: httpx.Response) -> float:
-    """Seconds a refusal asks to wait (nginx's limit_req sends no Retry-After: then one second)."""
-    try:
-        return min(max(float(response.headers.get("Retry-After", "1")), 0.1), 10.0)
-    except ValueError:
-        return 1.0
 
 
 @dataclass
