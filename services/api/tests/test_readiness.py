@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from embedded_services import EmbeddedRedis, free_port
 
 from docket_api.db.migrate import latest_version, migrate
+from docket_core.http.health import SLOW_GRACE_SECONDS
 
 ServeApi = Callable[..., str]
 MakeDatabase = Callable[[bool], str]
@@ -201,3 +203,33 @@ def test_readyz_gives_each_check_one_second_when_dependencies_hang(
     # the checks run side by side, each within its own budget
     assert CHECK_BUDGET_SECONDS * 0.9 <= elapsed < CHECK_BUDGET_SECONDS + 1.0
     assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+
+
+def test_a_check_that_times_out_just_after_passing_is_slow_and_ready_until_the_grace_ends(
+    serve_api: ServeApi, own_redis: EmbeddedRedis
+) -> None:
+    # CLIENT PAUSE makes a real Redis hang (accepts, never answers) as a busy node's checks would
+    url = serve_api(redis_url=own_redis.url(), redis_socket_timeout=30.0).management
+    assert wait_until_ready(url).status_code == 200
+    redis.Redis(port=own_redis.port).execute_command(
+        "CLIENT", "PAUSE", str(int(SLOW_GRACE_SECONDS * 1000) + 4000)
+    )
+    slow, _ = readyz(url)
+    assert slow.status_code == 200, slow.text
+    assert slow.json()["checks"] == {"database": "ok", "redis": "slow"}
+    time.sleep(SLOW_GRACE_SECONDS)
+    hung, _ = readyz(url)
+    assert hung.status_code == 503, hung.text
+    assert hung.json()["checks"]["redis"] == "timed out"
+    assert wait_until_ready(url, timeout=20).status_code == 200
+
+
+def test_a_refused_dependency_is_not_ready_at_once_even_just_after_passing(
+    serve_api: ServeApi, own_redis: EmbeddedRedis
+) -> None:
+    url = serve_api(redis_url=own_redis.url()).management
+    assert wait_until_ready(url).status_code == 200
+    own_redis.stop()
+    down, _ = readyz(url)
+    assert down.status_code == 503
+    assert down.json()["checks"]["redis"] == "failed"

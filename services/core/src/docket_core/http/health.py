@@ -1,13 +1,22 @@
 """``/healthz`` (liveness: the process answers) and ``/readyz`` (readiness: dependencies answer).
 
-A probe's body names each check and says only ``ok``, ``failed`` or ``timed out``: whoever can reach a
-probe learns nothing about hosts, versions or errors. Why a check failed goes to the log.
+A probe's body names each check and says only ``ok``, ``slow``, ``failed`` or ``timed out``: whoever can
+reach a probe learns nothing about hosts, versions or errors. Why a check failed goes to the log.
+
+A check that times out within SLOW_GRACE_SECONDS of its last pass is ``slow`` and still ready. Every
+replica checks the same dependencies, so on a node whose CPU is taken (a rollout starting new
+processes beside the load) all of them would time out together and leave their Service with no
+endpoint at all: one busy moment became an outage in the cluster rehearsal. A dependency that is down
+refuses or errors, which is ``failed`` and not ready at once; one that hangs stays ``timed out`` past
+the grace and the replica leaves then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
@@ -18,7 +27,9 @@ from docket_core.lifecycle import Lifecycle
 
 Check = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT_SECONDS = 1.0
+SLOW_GRACE_SECONDS = 10.0
 OK: Final = "ok"
+SLOW: Final = "slow"
 FAILED: Final = "failed"
 TIMED_OUT: Final = "timed out"
 logger = logging.getLogger("docket.health")
@@ -39,9 +50,18 @@ async def run_check(name: str, check: Check, limit: float = CHECK_TIMEOUT_SECOND
 
 
 def health_handlers(
-    lifecycle: Lifecycle, checks: Callable[[], Mapping[str, Check]]
+    lifecycle: Lifecycle, checks: Callable[[], Mapping[str, Check]], slow_grace: float = SLOW_GRACE_SECONDS
 ) -> list[HTTPRouteHandler]:
     """Build the two probe handlers; ``checks`` is called per request so it can read app state."""
+    last_passed: dict[str, float] = {}
+
+    def judge(name: str, result: str) -> str:
+        now = time.monotonic()
+        if result == OK:
+            last_passed[name] = now
+        elif result == TIMED_OUT and now - last_passed.get(name, -math.inf) < slow_grace:
+            return SLOW
+        return result
 
     @get("/healthz", include_in_schema=False, sync_to_thread=False, cache_control=None)
     def healthz() -> dict[str, str]:
@@ -53,8 +73,8 @@ def health_handlers(
             return Response({"status": "shutting down", "checks": {}}, status_code=503)
         named = dict(checks())
         results = await asyncio.gather(*(run_check(name, check) for name, check in named.items()))
-        report = dict(zip(named, results, strict=True))
-        ready = all(result == OK for result in results)
+        report = {name: judge(name, result) for name, result in zip(named, results, strict=True)}
+        ready = all(result in (OK, SLOW) for result in report.values())
         return Response(
             {"status": "ready" if ready else "not ready", "checks": report},
             status_code=200 if ready else 503,
