@@ -13,7 +13,9 @@ import redis
 from embedded_services import EmbeddedPostgres, EmbeddedRedis
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-APP_TABLES = ["jobs", "documents", "document_blob_chunks", "document_blobs", "refresh_tokens", "users"]
+APP_TABLES = [
+    "jobs", "documents", "document_blob_chunks", "document_blobs", "refresh_tokens", "users", "workspaces", "audit_log",
+]
 
 
 @pytest.fixture(scope="session")

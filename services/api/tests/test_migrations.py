@@ -292,7 +292,7 @@ def test_cli_status_is_non_zero_while_behind_and_zero_when_current(make_database
     behind = _run_migrate("--status", database_url=url)
     assert behind.returncode != 0
     for migration in shipped:
-        assert f"{migration.version:04d}  pending   {migration.name}" in behind.stdout
+        assert f"{migration.version:04d}  pending   {migration.phase:8}  {migration.name}" in behind.stdout
     assert f"schema is behind by {len(shipped)} migration(s)" in behind.stdout
     assert _tables(url) == set()  # --status only reads
 
@@ -300,7 +300,7 @@ def test_cli_status_is_non_zero_while_behind_and_zero_when_current(make_database
     current = _run_migrate("--status", database_url=url)
     assert current.returncode == 0, current.stderr
     for migration in shipped:
-        assert f"{migration.version:04d}  applied   {migration.name}" in current.stdout
+        assert f"{migration.version:04d}  applied   {migration.phase:8}  {migration.name}" in current.stdout
     assert "schema is current" in current.stdout
 
 

@@ -17,6 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     migrate_cmd = commands.add_parser("migrate", help="apply pending schema migrations")
     migrate_cmd.add_argument("--status", action="store_true", help="show applied and pending migrations")
     migrate_cmd.add_argument("--dry-run", action="store_true", help="list what would be applied")
+    migrate_cmd.add_argument(
+        "--phase",
+        choices=("expand", "contract"),
+        help="expand: only the steps the previous release survives (pre-upgrade); "
+        "contract: everything pending (post-upgrade); default: everything pending",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         from docket_core.server import serve
@@ -26,10 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # migrations need only the database: the Job that runs them gets no JWT or Redis settings
     settings = settings_or_exit(CommonSettings, "docket-api")
-    return _migrate(settings, status_only=args.status, dry_run=args.dry_run)
+    return _migrate(settings, status_only=args.status, dry_run=args.dry_run, phase=args.phase)
 
 
-def _migrate(settings: CommonSettings, *, status_only: bool, dry_run: bool) -> int:
+def _migrate(settings: CommonSettings, *, status_only: bool, dry_run: bool, phase: str | None) -> int:
     import psycopg
 
     from docket_api.db import migrate
@@ -42,18 +48,22 @@ def _migrate(settings: CommonSettings, *, status_only: bool, dry_run: bool) -> i
             states = migrate.status(settings.database_url)
             for state in states:
                 mark = "applied" if state.applied else "pending"
-                print(f"{state.migration.version:04d}  {mark:8}  {state.migration.name}")
+                migration = state.migration
+                print(f"{migration.version:04d}  {mark:8}  {migration.phase:8}  {migration.name}")
             pending = sum(not s.applied for s in states)
             print(f"schema is {'current' if not pending else f'behind by {pending} migration(s)'}")
             return 0 if not pending else 3
-        done = migrate.migrate(settings.database_url, dry_run=dry_run)
+        done = migrate.migrate(settings.database_url, dry_run=dry_run, phase=phase)
     except (migrate.MigrationError, psycopg.Error) as exc:
         print(f"docket-api: migration failed: {exc}", file=sys.stderr)
         return 1
     verb = "would apply" if dry_run else "applied"
     for migration in done:
-        print(f"{verb} {migration.version:04d}_{migration.name}")
-    print(f"{verb} {len(done)} migration(s); schema {'would be' if dry_run else 'is'} current")
+        print(f"{verb} {migration.version:04d}_{migration.name} ({migration.phase})")
+    if phase == "expand":
+        print(f"{verb} {len(done)} expand migration(s); contract steps wait for the post-upgrade hook")
+    else:
+        print(f"{verb} {len(done)} migration(s); schema {'would be' if dry_run else 'is'} current")
     return 0
 
 

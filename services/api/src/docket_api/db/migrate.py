@@ -16,6 +16,10 @@ MIGRATIONS_PACKAGE = "docket_api.db.migrations"
 # Any fixed number works; it only has to be the same for every process that migrates this database.
 ADVISORY_LOCK_KEY = 0x646F636B6574  # "docket"
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# The first line of a migration may name its phase; a file without one is an expand step.
+_PHASE_HEADER = re.compile(r"\A--\s*phase:\s*(\S+)")
+EXPAND, CONTRACT = "expand", "contract"
+PHASES = (EXPAND, CONTRACT)
 
 
 class MigrationError(RuntimeError):
@@ -27,6 +31,19 @@ class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def phase(self) -> str:
+        """``expand`` (the previous release still works after it) or ``contract`` (drops what only the
+        previous release read), from the file's ``-- phase:`` header."""
+        match = _PHASE_HEADER.match(self.sql)
+        if match is None:
+            return EXPAND
+        if match[1] not in PHASES:
+            raise MigrationError(
+                f"migration {self.version:04d}_{self.name}.sql names phase {match[1]!r}; use one of {PHASES}"
+            )
+        return match[1]
 
     @property
     def checksum(self) -> str:
@@ -105,13 +122,21 @@ def status(database_url: str, migrations: Sequence[Migration] | None = None) -> 
 
 
 def migrate(
-    database_url: str, *, dry_run: bool = False, migrations: Sequence[Migration] | None = None
+    database_url: str,
+    *,
+    dry_run: bool = False,
+    migrations: Sequence[Migration] | None = None,
+    phase: str | None = None,
 ) -> list[Migration]:
     """Apply every pending migration, each in its own transaction; return those applied (or pending).
 
+    ``phase="expand"`` applies only the pending expand steps (before the new release's pods start);
+    ``phase="contract"`` (after every pod runs the new release) or None applies everything pending.
     A dry run changes nothing, not even the history table, so it works with read-only credentials.
     ``migrations`` defaults to the files shipped with the code (tests pass their own).
     """
+    if phase is not None and phase not in PHASES:
+        raise MigrationError(f"unknown phase {phase!r}; use one of {PHASES}")
     migrations = load_migrations() if migrations is None else _in_order(migrations)
     with psycopg.connect(database_url, autocommit=True, application_name="docket-migrate") as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
@@ -120,7 +145,9 @@ def migrate(
                 conn.execute(CREATE_HISTORY)
             applied = _applied(conn)
             verify_history(applied, migrations)
-            pending = [m for m in migrations if m.version not in applied]
+            pending = [
+                m for m in migrations if m.version not in applied and (phase != EXPAND or m.phase == EXPAND)
+            ]
             if dry_run:
                 return pending
             for migration in pending:
@@ -144,9 +171,16 @@ def migrate(
 
 
 def latest_version() -> int:
-    """The version the code expects the database to be at."""
+    """The newest migration the code ships."""
     migrations = load_migrations()
     return migrations[-1].version if migrations else 0
+
+
+def required_version() -> int:
+    """The version the code needs the database to be at: its newest expand step. Contract steps only
+    drop what the code no longer reads, so pods are ready before the post-upgrade hook runs them."""
+    expands = [m.version for m in load_migrations() if m.phase == EXPAND]
+    return expands[-1] if expands else 0
 
 
 async def schema_version(conn: psycopg.AsyncConnection) -> int:

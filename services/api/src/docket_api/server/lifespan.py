@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from docket_api.db.migrate import latest_version, schema_version
+from docket_api.db.migrate import required_version, schema_version
 from docket_api.domain.auth.passwords import PasswordHashing, hashing_slots
 from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import TokenCodec
@@ -55,7 +55,7 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.documents = DocumentService(
             pool, PostgresBlobStore(), quotas_from(settings, redis), upload_policy(settings), app.state.reads
         )
-        app.state.expected_schema = latest_version()
+        app.state.expected_schema = required_version()
         stats_task = asyncio.create_task(sample_pool_stats(pool))
         logger.info("api started", extra={"port": settings.port, "environment": settings.environment})
         try:
