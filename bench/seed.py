@@ -42,6 +42,9 @@ def create_users(conn: psycopg.Connection, count: int, prefix: str) -> list[User
     with conn.cursor().copy("COPY users (id, email, password_hash) FROM STDIN") as copy:
         for user in users:
             copy.write_row((user.id, user.email, password_hash))
+    conn.execute(
+        "SELECT docket_personal_workspace(id) FROM users WHERE id = ANY(%s)", ([u.id for u in users],)
+    )
     return users
 
 
@@ -71,8 +74,11 @@ def insert_documents(
     with cur.copy("COPY document_blob_chunks (blob_id, seq, data) FROM STDIN") as copy:
         for _, blob_id, _, data, _ in rows:
             copy.write_row((blob_id, 0, data))
+    found = conn.execute("SELECT docket_personal_workspace(%s)", (owner_id,)).fetchone()
+    assert found is not None
+    workspace_id = found[0]
     columns = (
-        "id, owner_id, blob_id, filename, title, content_type, size_bytes, sha256, status, "
+        "id, workspace_id, owner_id, blob_id, filename, title, content_type, size_bytes, sha256, status, "
         "extracted_text, word_count, created_at, updated_at"
     )
     with cur.copy(f"COPY documents ({columns}) FROM STDIN") as copy:
@@ -81,6 +87,7 @@ def insert_documents(
             copy.write_row(
                 (
                     doc_id,
+                    workspace_id,
                     owner_id,
                     blob_id,
                     title.lower().replace(" ", "-")[:60] + ".txt",

@@ -23,7 +23,8 @@ from psycopg_pool import AsyncConnectionPool
 
 LIST_SQL = (
     "SELECT id, filename, title, content_type, size_bytes, sha256, status, failure_reason, page_count, "
-    "word_count, created_at, updated_at FROM documents WHERE owner_id = %s "
+    "word_count, created_at, updated_at FROM documents "
+    "WHERE workspace_id = (SELECT id FROM workspaces WHERE personal_of = %s) "
     "ORDER BY created_at DESC, id DESC LIMIT %s"
 )
 

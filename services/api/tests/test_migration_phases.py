@@ -29,7 +29,12 @@ def _run_migrate(*args: str, database_url: str) -> subprocess.CompletedProcess[s
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ENVIRONMENT"}}
     env["DATABASE_URL"] = database_url
     return subprocess.run(
-        [*cli("docket-api"), "migrate", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [*cli("docket-api"), "migrate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -46,8 +51,8 @@ def _seed_old_schema(url: str) -> dict[str, list[str]]:
             for n in range(count):
                 (blob_id,) = conn.execute("INSERT INTO document_blobs DEFAULT VALUES RETURNING id").fetchone()  # type: ignore[misc]
                 (doc_id,) = conn.execute(  # type: ignore[misc]
-                    "INSERT INTO documents (owner_id, blob_id, filename, title, content_type, size_bytes, sha256) "
-                    "VALUES (%s, %s, 'a.txt', 'A', 'text/plain', 1, %s) RETURNING id",
+                    "INSERT INTO documents (owner_id, blob_id, filename, title, content_type, size_bytes, "
+                    "sha256) VALUES (%s, %s, 'a.txt', 'A', 'text/plain', 1, %s) RETURNING id",
                     (user_id, blob_id, bytes([n]) * 32),
                 ).fetchone()
                 owned[str(user_id)].append(str(doc_id))
@@ -76,13 +81,17 @@ def test_a_file_without_a_header_is_expand_and_an_unknown_phase_is_refused() -> 
         migrate("postgresql://unused", phase="sideways")
 
 
-def test_expand_applies_only_expand_steps_and_the_code_is_ready_with_them(make_database: MakeDatabase) -> None:
+def test_expand_applies_only_expand_steps_and_the_code_is_ready_with_them(
+    make_database: MakeDatabase,
+) -> None:
     url = make_database(False)
     applied = migrate(url, phase=EXPAND)
-    assert applied and all(m.phase == EXPAND for m in applied)
+    assert applied
+    assert all(m.phase == EXPAND for m in applied)
     assert max(m.version for m in applied) == required_version()
     contracted = migrate(url, phase=CONTRACT)
-    assert contracted and all(m.phase == CONTRACT for m in contracted)
+    assert contracted
+    assert all(m.phase == CONTRACT for m in contracted)
     assert migrate(url) == []
 
 
@@ -127,7 +136,9 @@ def test_rows_the_previous_release_inserts_after_expand_land_in_a_personal_works
             "SELECT is_nullable FROM information_schema.columns "
             "WHERE table_name = 'documents' AND column_name = 'workspace_id'"
         ).fetchone()
-        personal = conn.execute("SELECT count(*) FROM workspaces WHERE personal_of = %s", (lonely,)).fetchone()
+        personal = conn.execute(
+            "SELECT count(*) FROM workspaces WHERE personal_of = %s", (lonely,)
+        ).fetchone()
         missing = conn.execute(
             "SELECT count(*) FROM documents d JOIN workspaces w ON w.id = d.workspace_id "
             "WHERE w.personal_of IS DISTINCT FROM d.owner_id"
@@ -144,9 +155,11 @@ def test_cli_phase_expand_then_contract(make_database: MakeDatabase) -> None:
     assert "contract steps wait for the post-upgrade hook" in expand.stdout
     assert "(contract)" not in expand.stdout
     status = _run_migrate("--status", database_url=url)
-    assert status.returncode == 3 and "pending   contract" in status.stdout
+    assert status.returncode == 3
+    assert "pending   contract" in status.stdout
     contract = _run_migrate("--phase", "contract", database_url=url)
     assert contract.returncode == 0, contract.stderr
     assert "(contract)" in contract.stdout
     bad = _run_migrate("--phase", "sideways", database_url=url)
-    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    assert bad.returncode == 2
+    assert "invalid choice" in bad.stderr

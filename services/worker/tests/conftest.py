@@ -86,6 +86,7 @@ class BackupKit:
                     (owner, os.urandom(32)),
                 )
             for i, size in enumerate(blob_sizes):
+                owner = owners[i % len(owners)]
                 data = os.urandom(size)
                 blob_id = uuid.uuid4()
                 sums[str(blob_id)] = hashlib.sha256(data).hexdigest()
@@ -94,11 +95,12 @@ class BackupKit:
                     for seq, start in enumerate(range(0, size, CHUNK_BYTES)):
                         copy.write_row((blob_id, seq, data[start : start + CHUNK_BYTES]))
                 conn.execute(
-                    "INSERT INTO documents (owner_id, blob_id, filename, title, content_type, size_bytes, "
-                    "sha256, status, extracted_text, search) VALUES (%s, %s, %s, %s, 'application/pdf', %s, "
-                    "%s, 'ready', %s, to_tsvector('english', %s))",
+                    "INSERT INTO documents (workspace_id, owner_id, blob_id, filename, title, content_type, "
+                    "size_bytes, sha256, status, extracted_text, search) "
+                    "VALUES (docket_personal_workspace(%s), %s, %s, %s, %s, 'application/pdf', "
+                    "%s, %s, 'ready', %s, to_tsvector('english', %s))",
                     (
-                        owners[i % len(owners)], blob_id, f"report-{i}.pdf", f"Report {i}", size,
+                        owner, owner, blob_id, f"report-{i}.pdf", f"Report {i}", size,
                         bytes.fromhex(sums[str(blob_id)]), f"quarterly report {i}", f"quarterly report {i}",
                     ),
                 )  # fmt: skip

@@ -35,6 +35,7 @@ class Stack:
     redis: Redis
     settings: WorkerSettings
     owner: uuid.UUID
+    workspace: uuid.UUID
     sandbox: Sandbox
 
 
@@ -51,9 +52,11 @@ async def _stack(database_url: str, redis_url: str) -> AsyncIterator[Stack]:
             "INSERT INTO users (email, password_hash) VALUES ('ada@example.com', 'x') RETURNING id"
         )
         owner = (await cur.fetchone())["id"]  # type: ignore[index]
+        cur = await conn.execute("SELECT docket_personal_workspace(%s) AS id", (owner,))
+        workspace = (await cur.fetchone())["id"]  # type: ignore[index]
     try:
         async with Sandbox() as sandbox:
-            yield Stack(pool, redis, settings, owner, sandbox)
+            yield Stack(pool, redis, settings, owner, workspace, sandbox)
     finally:
         await redis.aclose()
         await pool.close()
@@ -66,7 +69,8 @@ async def _ready_document(stack: Stack, data: bytes, content_type: str, text: st
         await BLOBS.append(conn, blob_id, 0, data)
         await BLOBS.finish(conn, blob_id, len(data))
         row = await documents.insert(
-            conn, owner_id=str(stack.owner), blob_id=blob_id, filename="f", title="Field notes",
+            conn, workspace_id=stack.workspace, owner_id=str(stack.owner),
+            blob_id=blob_id, filename="f", title="Field notes",
             content_type=content_type, size_bytes=len(data), sha256=hashlib.sha256(data).digest(),
         )  # fmt: skip
         await documents.mark_ready(conn, row["id"], text=text, title=None, page_count=3, word_count=4)
@@ -91,7 +95,7 @@ async def _row(stack: Stack, document_id: uuid.UUID) -> dict[str, Any]:
 
 async def _searchable(stack: Stack, word: str) -> list[uuid.UUID]:
     async with stack.pool.connection() as conn:
-        return [hit["id"] for hit in await documents.search(conn, str(stack.owner), word, 10, 0)]
+        return [hit["id"] for hit in await documents.search(conn, [stack.workspace], word, 10, 0)]
 
 
 async def _published(stack: Stack, document_id: uuid.UUID, step: Any) -> list[StatusEvent]:
@@ -140,7 +144,7 @@ def test_extraction_failure_and_giving_up_leave_the_same_failed_document(
             }  # fmt: skip
             assert await _searchable(stack, "okapi") == []
             async with stack.pool.connection() as conn:
-                shown = await documents.get(conn, str(stack.owner), dead, preview_chars=100)
+                shown = await documents.get(conn, stack.workspace, dead, preview_chars=100)
             assert shown is not None
             assert shown["preview"] is None, "no stale preview either"
 

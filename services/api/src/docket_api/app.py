@@ -12,6 +12,8 @@ from docket_api.domain.auth.controllers import AuthController
 from docket_api.domain.auth.tokens import TokenCodec
 from docket_api.domain.documents.controllers import DocumentController
 from docket_api.domain.search.controllers import SearchController
+from docket_api.domain.tokens.controllers import TokenController
+from docket_api.domain.workspaces.controllers import InvitationController, WorkspaceController
 from docket_api.server.allow import complete_allow_header
 from docket_api.server.gate import GateMiddleware
 from docket_api.server.lifespan import check_database, check_redis, make_lifespan
@@ -49,7 +51,14 @@ def create_app(settings: ApiSettings | None = None, span_processor: SpanProcesso
     )
     lifecycle = Lifecycle()
     app = Litestar(
-        route_handlers=[AuthController, DocumentController, SearchController],
+        route_handlers=[
+            AuthController,
+            DocumentController,
+            SearchController,
+            WorkspaceController,
+            InvitationController,
+            TokenController,
+        ],
         plugins=[
             ServicePlugin(
                 lifecycle,

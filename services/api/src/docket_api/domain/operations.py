@@ -33,8 +33,9 @@ class OptionalBodyOperation(Operation):
             self.request_body.required = False
 
 
-def multipart_file_operation(field: str, description: str, example: str) -> type[Operation]:
-    """An operation whose body is ``multipart/form-data`` with one required file in ``field``."""
+def multipart_file_operation(field: str, text_field: str, description: str, example: str) -> type[Operation]:
+    """An operation whose body is ``multipart/form-data`` with one required file in ``field`` and an
+    optional ``text_field`` (a UUID) before it."""
     body = RequestBody(
         required=True,
         description=description,
@@ -42,7 +43,10 @@ def multipart_file_operation(field: str, description: str, example: str) -> type
             "multipart/form-data": OpenAPIMediaType(
                 schema=Schema(
                     type=OpenAPIType.OBJECT,
-                    properties={field: NON_EMPTY_BINARY},
+                    properties={
+                        field: NON_EMPTY_BINARY,
+                        text_field: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
+                    },
                     required=[field],
                     additional_properties=False,
                 ),

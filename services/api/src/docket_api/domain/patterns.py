@@ -19,3 +19,9 @@ WITHOUT_NUL = r"^[^\x00]*$"
 SEARCH_TEXT = rf"^[^\x00]*[^\x00{WHITESPACE}][^\x00]*$"
 _NOT_IN_EMAIL = rf"@\x00-\x20\x7f{WHITESPACE}\ufeff"
 EMAIL = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$(?!\n)"
+# a name shown to people (workspace, token): no control characters, not blank
+DISPLAY_NAME = rf"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f{WHITESPACE}][^\x00-\x1f\x7f]*$(?!\n)"
+# a tag: letters, digits and a few joiners, no spaces at either end
+TAG = r"^[\w][\w .:/+#&-]*$(?!\n)"
+# a UUID in its canonical, hyphenated form (any case)
+UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$(?!\n)"

@@ -1,10 +1,12 @@
-"""Per-request admission: resolve the client, authenticate the bearer token (revoked or not), rate-limit."""
+"""Per-request admission: resolve the client, authenticate the bearer token (a session's JWT, revoked or
+not, or a personal access token), rate-limit."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+import psycopg
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.asyncio import Redis
@@ -19,6 +21,7 @@ from docket_api.domain.auth.denylist import (
 from docket_api.domain.auth.deps import CLIENT_IP_SCOPE_KEY, PRINCIPAL_SCOPE_KEY
 from docket_api.domain.auth.metrics import TOKEN_CHECK_UNAVAILABLE
 from docket_api.domain.auth.tokens import InvalidTokenError, Principal, TokenCodec
+from docket_api.domain.tokens.service import TokenService, is_personal_token
 from docket_api.server.ratelimit import RateLimiter, Verdict
 from docket_api.settings import ApiSettings
 from docket_core.http.client_ip import Network, client_bucket, scope_client_ip
@@ -54,10 +57,10 @@ class GateMiddleware:
             await self.app(scope, receive, send)
             return
         address = scope_client_ip(scope, self.trusted)
-        principal = self._principal(_header(scope, b"authorization"))
         scope[CLIENT_IP_SCOPE_KEY] = address  # type: ignore[literal-required]
 
         try:
+            principal = await self._principal(scope, _header(scope, b"authorization"))
             verdict, revoked = await self._admit(scope, address, principal)
         except RevocationUnknownError:
             TOKEN_CHECK_UNAVAILABLE.inc()
@@ -84,14 +87,23 @@ class GateMiddleware:
 
         await self.app(scope, receive, send_with_limits)
 
-    def _principal(self, authorization: bytes | None) -> Principal | None:
+    async def _principal(self, scope: Scope, authorization: bytes | None) -> Principal | None:
+        """The caller the bearer token names, or None; raises :class:`RevocationUnknownError` when a
+        personal token cannot be looked up (the database is down: fail closed, like the deny-list)."""
         if not authorization:
             return None
         scheme, _, token = authorization.decode("latin-1").partition(" ")
+        token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return None
+        if is_personal_token(token):
+            tokens: TokenService = scope["app"].state.tokens
+            try:
+                return await tokens.resolve(token)
+            except (psycopg.Error, OSError) as exc:
+                raise RevocationUnknownError from exc
         try:
-            return self.codec.verify(token.strip())
+            return self.codec.verify(token)
         except InvalidTokenError:
             return None
 
@@ -103,13 +115,16 @@ class GateMiddleware:
         Raises :class:`RevocationUnknownError` when a bearer token's revocation cannot be checked.
         """
         redis: Redis = scope["app"].state.redis
+        # a personal token's revocation is its row (already checked); a session's JWT is on the deny-list
+        session = principal is not None and principal.is_session
         if not self.settings.rate_limit_enabled:
-            revoked = principal is not None and await is_revoked(redis, principal.token_id)
+            revoked = principal is not None and session and await is_revoked(redis, principal.token_id)
             return None, revoked
         limiter: RateLimiter = scope["app"].state.rate_limiter
         if principal is not None:
+            # a personal token is limited as its owner: the same bucket as their sessions
             bucket, limit = f"user:{principal.user_id}", self.settings.rate_limit_user
-            token_key = revoked_key(principal.token_id)
+            token_key = revoked_key(principal.token_id) if session else None
         else:
             bucket, limit = f"ip:{client_bucket(address)}", self.settings.rate_limit_anonymous
             token_key = None

@@ -17,6 +17,8 @@ from docket_api.domain.auth.tokens import TokenCodec
 from docket_api.domain.documents.quotas import QuotaLimits, Quotas
 from docket_api.domain.documents.service import DocumentService, UploadPolicy
 from docket_api.domain.documents.spool import SpoolBudget
+from docket_api.domain.tokens.service import TokenService
+from docket_api.domain.workspaces.service import WorkspaceService
 from docket_api.server.memory_limit import memory_limit_bytes
 from docket_api.server.ratelimit import RateLimiter
 from docket_api.settings import ApiSettings
@@ -55,6 +57,8 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.documents = DocumentService(
             pool, PostgresBlobStore(), quotas_from(settings, redis), upload_policy(settings), app.state.reads
         )
+        app.state.workspaces = WorkspaceService(pool)
+        app.state.tokens = TokenService(pool)
         app.state.expected_schema = required_version()
         stats_task = asyncio.create_task(sample_pool_stats(pool))
         logger.info("api started", extra={"port": settings.port, "environment": settings.environment})

@@ -1,18 +1,19 @@
-"""SQL for the ``documents`` table: the API's owner-scoped reads and writes, the worker's status
+"""SQL for the ``documents`` table: the API's workspace-scoped reads and writes, the worker's status
 changes, and full-text search. Every status change a document can go through is a function here."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
 
 Row = dict[str, Any]
 COLUMNS = (
-    "id, filename, title, content_type, size_bytes, sha256, status, failure_reason, page_count, "
-    "word_count, created_at, updated_at"
+    "id, workspace_id, filename, title, content_type, size_bytes, sha256, status, failure_reason, "
+    "page_count, word_count, created_at, updated_at"
 )
 TEXT_SEARCH_CONFIG = "english"
 INDEXED_TEXT_CHARS = 300_000  # a tsvector holds at most 1 MB; the rest of a huge text is stored, not indexed
@@ -26,9 +27,12 @@ HEADLINE_OPTIONS = (
 HEADLINE_TEXT_CHARS = 20_000
 
 
-async def id_by_hash(conn: AsyncConnection[Any], owner_id: str, sha256: bytes) -> uuid.UUID | None:
+WorkspaceIds = Sequence[uuid.UUID]
+
+
+async def id_by_hash(conn: AsyncConnection[Any], workspace_id: uuid.UUID, sha256: bytes) -> uuid.UUID | None:
     cur = await conn.execute(
-        "SELECT id FROM documents WHERE owner_id = %s AND sha256 = %s", (owner_id, sha256)
+        "SELECT id FROM documents WHERE workspace_id = %s AND sha256 = %s", (workspace_id, sha256)
     )
     row = await cur.fetchone()
     return row["id"] if row else None  # type: ignore[call-overload,no-any-return]
@@ -37,6 +41,7 @@ async def id_by_hash(conn: AsyncConnection[Any], owner_id: str, sha256: bytes) -
 async def insert(
     conn: AsyncConnection[Any],
     *,
+    workspace_id: uuid.UUID,
     owner_id: str,
     blob_id: uuid.UUID,
     filename: str,
@@ -45,59 +50,79 @@ async def insert(
     size_bytes: int,
     sha256: bytes,
 ) -> Row:
+    """A new document in ``workspace_id``, uploaded by ``owner_id``."""
     cur = await conn.execute(
-        "INSERT INTO documents (owner_id, blob_id, filename, title, content_type, size_bytes, sha256) "
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
-        (owner_id, blob_id, filename, title, content_type, size_bytes, sha256),
+        "INSERT INTO documents (workspace_id, owner_id, blob_id, filename, title, content_type, size_bytes, "
+        f"sha256) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
+        (workspace_id, owner_id, blob_id, filename, title, content_type, size_bytes, sha256),
     )
     row = await cur.fetchone()
     assert row is not None
     return row  # type: ignore[no-any-return]
 
 
-async def usage(conn: AsyncConnection[Any], owner_id: str) -> tuple[int, int]:
-    """How many documents the owner keeps, and their total size in bytes."""
+async def usage(conn: AsyncConnection[Any], workspace_id: uuid.UUID) -> tuple[int, int]:
+    """How many documents the workspace keeps, and their total size in bytes."""
     cur = await conn.execute(
-        "SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes FROM documents WHERE owner_id = %s",
-        (owner_id,),
+        "SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes FROM documents WHERE workspace_id = %s",
+        (workspace_id,),
     )
     row = await cur.fetchone()
     assert row is not None
     return int(row["n"]), int(row["bytes"])  # type: ignore[call-overload]
 
 
-async def lock_owned(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> Row | None:
-    """The owner's document, locked until the caller's transaction ends (serialises status changes)."""
+async def workspace_of(conn: AsyncConnection[Any], document_id: uuid.UUID) -> uuid.UUID | None:
+    """The workspace a document belongs to (None when there is no such document)."""
+    cur = await conn.execute("SELECT workspace_id FROM documents WHERE id = %s", (document_id,))
+    row = await cur.fetchone()
+    return row["workspace_id"] if row else None  # type: ignore[call-overload,no-any-return]
+
+
+async def lock(conn: AsyncConnection[Any], workspace_id: uuid.UUID, document_id: uuid.UUID) -> Row | None:
+    """The document, locked until the caller's transaction ends (serialises status changes)."""
     cur = await conn.execute(
-        f"SELECT {COLUMNS} FROM documents WHERE id = %s AND owner_id = %s FOR UPDATE", (document_id, owner_id)
+        f"SELECT {COLUMNS} FROM documents WHERE id = %s AND workspace_id = %s FOR UPDATE",
+        (document_id, workspace_id),
     )
     return await cur.fetchone()  # type: ignore[no-any-return]
 
 
 async def get(
-    conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID, *, preview_chars: int
+    conn: AsyncConnection[Any], workspace_id: uuid.UUID, document_id: uuid.UUID, *, preview_chars: int
 ) -> Row | None:
-    """The owner's document with its ``blob_id`` and the first ``preview_chars`` of its text."""
+    """The document with its ``blob_id`` and the first ``preview_chars`` of its text."""
     cur = await conn.execute(
         f"SELECT {COLUMNS}, blob_id, left(extracted_text, %s) AS preview "
-        "FROM documents WHERE id = %s AND owner_id = %s",
-        (preview_chars, document_id, owner_id),
+        "FROM documents WHERE id = %s AND workspace_id = %s",
+        (preview_chars, document_id, workspace_id),
     )
     return await cur.fetchone()  # type: ignore[no-any-return]
 
 
+def _tag_clauses(tags: Sequence[str], alias: str = "documents") -> tuple[list[str], list[Any]]:
+    """One EXISTS per tag name (case-insensitive): a document must carry every one."""
+    clause = (
+        "EXISTS (SELECT 1 FROM document_tags dt JOIN tags t ON t.id = dt.tag_id "
+        f"WHERE dt.document_id = {alias}.id AND lower(t.name) = lower(%s))"
+    )
+    return [clause] * len(tags), list(tags)
+
+
 async def page(
     conn: AsyncConnection[Any],
-    owner_id: str,
+    workspace_ids: WorkspaceIds,
     *,
     limit: int,
     after: tuple[dt.datetime, uuid.UUID] | None,
     status: str | None,
     title_prefix: str | None,
+    tags: Sequence[str] = (),
 ) -> list[Row]:
-    """Newest first; ``after`` is the (created_at, id) of the last row of the previous page."""
-    clauses = ["owner_id = %s"]
-    params: list[Any] = [owner_id]
+    """Newest first among the workspaces' documents; ``after`` is the (created_at, id) of the last row
+    of the previous page; every one of ``tags`` must be on a document."""
+    clauses = ["workspace_id = ANY(%s)"]
+    params: list[Any] = [list(workspace_ids)]
     if after is not None:
         clauses.append("(created_at, id) < (%s, %s)")
         params.extend(after)
@@ -107,6 +132,9 @@ async def page(
     if title_prefix:
         clauses.append("lower(title) LIKE %s")
         params.append(_escape_like(title_prefix.lower()) + "%")
+    tag_clauses, tag_params = _tag_clauses(tags)
+    clauses += tag_clauses
+    params += tag_params
     params.append(limit)
     cur = await conn.execute(
         f"SELECT {COLUMNS} FROM documents WHERE {' AND '.join(clauses)} "
@@ -120,19 +148,59 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def delete(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> uuid.UUID | None:
+async def delete(
+    conn: AsyncConnection[Any], workspace_id: uuid.UUID, document_id: uuid.UUID
+) -> uuid.UUID | None:
     """Delete the row; returns its blob id so the caller can schedule the purge."""
     cur = await conn.execute(
-        "DELETE FROM documents WHERE id = %s AND owner_id = %s RETURNING blob_id", (document_id, owner_id)
+        "DELETE FROM documents WHERE id = %s AND workspace_id = %s RETURNING blob_id",
+        (document_id, workspace_id),
     )
     row = await cur.fetchone()
     return row["blob_id"] if row else None  # type: ignore[call-overload,no-any-return]
 
 
-async def status_of(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> Row | None:
+async def blobs_of_workspace(
+    conn: AsyncConnection[Any], workspace_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(document id, blob id) of every document in the workspace, locked, before it is deleted."""
     cur = await conn.execute(
-        "SELECT id, status, failure_reason FROM documents WHERE id = %s AND owner_id = %s",
-        (document_id, owner_id),
+        "SELECT id, blob_id FROM documents WHERE workspace_id = %s FOR UPDATE", (workspace_id,)
+    )
+    return [(row["id"], row["blob_id"]) for row in await cur.fetchall()]  # type: ignore[call-overload]
+
+
+async def status_of(
+    conn: AsyncConnection[Any], workspace_id: uuid.UUID, document_id: uuid.UUID
+) -> Row | None:
+    cur = await conn.execute(
+        "SELECT id, status, failure_reason FROM documents WHERE id = %s AND workspace_id = %s",
+        (document_id, workspace_id),
+    )
+    return await cur.fetchone()  # type: ignore[no-any-return]
+
+
+async def retitle(conn: AsyncConnection[Any], document_id: uuid.UUID, title: str) -> None:
+    """A new title; a ready document's search vector is rebuilt so the title is found by its new words."""
+    await conn.execute(
+        """
+        UPDATE documents SET title = %(title)s, updated_at = now(),
+            search = CASE WHEN status = 'ready' THEN
+                setweight(to_tsvector(%(config)s::regconfig, %(title)s), 'A')
+                || setweight(
+                    to_tsvector(%(config)s::regconfig, left(coalesce(extracted_text, ''), %(indexed)s)), 'B'
+                )
+            END
+        WHERE id = %(id)s
+        """,
+        {"id": document_id, "title": title, "config": TEXT_SEARCH_CONFIG, "indexed": INDEXED_TEXT_CHARS},
+    )
+
+
+async def touch(conn: AsyncConnection[Any], document_id: uuid.UUID) -> Row | None:
+    """Mark the document changed (its tags were edited); returns its row."""
+    cur = await conn.execute(
+        f"UPDATE documents SET updated_at = now() WHERE id = %s RETURNING {COLUMNS}", (document_id,)
     )
     return await cur.fetchone()  # type: ignore[no-any-return]
 
@@ -152,12 +220,14 @@ async def owner_of(conn: AsyncConnection[Any], document_id: uuid.UUID) -> str | 
     return str(row["owner_id"]) if row else None  # type: ignore[call-overload]
 
 
-async def mark_pending(conn: AsyncConnection[Any], owner_id: str, document_id: uuid.UUID) -> Row | None:
-    """Queued for (re)processing by its owner; the old text keeps serving until the new one is ready."""
+async def mark_pending(
+    conn: AsyncConnection[Any], workspace_id: uuid.UUID, document_id: uuid.UUID
+) -> Row | None:
+    """Queued for (re)processing; the old text keeps serving until the new one is ready."""
     cur = await conn.execute(
         "UPDATE documents SET status = 'pending', failure_reason = NULL, updated_at = now() "
-        f"WHERE id = %s AND owner_id = %s RETURNING {COLUMNS}",
-        (document_id, owner_id),
+        f"WHERE id = %s AND workspace_id = %s RETURNING {COLUMNS}",
+        (document_id, workspace_id),
     )
     return await cur.fetchone()  # type: ignore[no-any-return]
 
@@ -211,23 +281,39 @@ async def mark_failed(conn: AsyncConnection[Any], document_id: uuid.UUID, reason
     )
 
 
-async def search(conn: AsyncConnection[Any], owner_id: str, query: str, limit: int, offset: int) -> list[Row]:
-    """``limit`` + 1 ranked hits among the owner's ready documents (the extra one tells whether there
-    is a next page), each shown hit with a snippet whose matches are wrapped in HIT_START/HIT_END."""
+async def search(
+    conn: AsyncConnection[Any],
+    workspace_ids: WorkspaceIds,
+    query: str,
+    limit: int,
+    offset: int,
+    tags: Sequence[str] = (),
+) -> list[Row]:
+    """``limit`` + 1 ranked hits among the workspaces' ready documents (the extra one tells whether
+    there is a next page), each shown hit with a snippet whose matches are wrapped in HIT_START/HIT_END;
+    every one of ``tags`` must be on a hit."""
+    tag_sql = "".join(
+        " AND EXISTS (SELECT 1 FROM document_tags dt JOIN tags t ON t.id = dt.tag_id "
+        f"WHERE dt.document_id = d.id AND lower(t.name) = lower(%(tag{n})s))"
+        for n in range(len(tags))
+    )
     cur = await conn.execute(
         """
         WITH q AS (SELECT websearch_to_tsquery(%(config)s::regconfig, %(query)s) AS query),
         hits AS (
-            SELECT d.id, d.title, d.filename, d.content_type, d.created_at, d.extracted_text,
+            SELECT d.id, d.workspace_id, d.title, d.filename, d.content_type, d.created_at, d.extracted_text,
                    ts_rank_cd(d.search, q.query) AS rank, q.query
             FROM documents d, q
-            WHERE d.owner_id = %(owner)s AND d.status = 'ready' AND d.search @@ q.query
+            WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'ready' AND d.search @@ q.query
+            """
+        + tag_sql
+        + """
             ORDER BY rank DESC, d.created_at DESC, d.id
             LIMIT %(limit)s + 1 OFFSET %(offset)s
         ), numbered AS (
             SELECT *, row_number() OVER (ORDER BY rank DESC, created_at DESC, id) AS n FROM hits
         )
-        SELECT id, title, filename, content_type, created_at, rank,
+        SELECT id, workspace_id, title, filename, content_type, created_at, rank,
                CASE WHEN n <= %(limit)s THEN
                  ts_headline(%(config)s::regconfig, left(extracted_text, %(chars)s), query, %(options)s)
                END AS snippet
@@ -236,7 +322,8 @@ async def search(conn: AsyncConnection[Any], owner_id: str, query: str, limit: i
         {
             "config": TEXT_SEARCH_CONFIG,
             "query": query,
-            "owner": owner_id,
+            "workspaces": list(workspace_ids),
+            **{f"tag{n}": tag for n, tag in enumerate(tags)},
             "limit": limit,
             "offset": offset,
             "chars": HEADLINE_TEXT_CHARS,

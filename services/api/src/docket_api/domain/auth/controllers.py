@@ -20,6 +20,7 @@ from docket_api.domain.auth.service import AuthService
 from docket_api.domain.auth.tokens import Principal
 from docket_api.domain.operations import OptionalBodyOperation
 from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, PROBLEM_RESPONSES, problem_spec
+from docket_api.domain.workspaces.authz import require_session
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 HASHING_BUSY = problem_spec(
@@ -76,7 +77,10 @@ class AuthController(Controller):
         " (or `{}`, or `null`), every refresh token of the account. The access token sent is revoked"
         " in either case.",
         operation_class=OptionalBodyOperation,
-        responses=AUTH_PROBLEM_RESPONSES,
+        responses={
+            **AUTH_PROBLEM_RESPONSES,
+            403: problem_spec("Sent with a personal access token, not a session"),
+        },
     )
     async def logout(
         self,
@@ -84,6 +88,7 @@ class AuthController(Controller):
         auth: NamedDependency[AuthService],
         data: JSONBody[LogoutRequest | None] = None,
     ) -> None:
+        require_session(principal)  # a personal token cannot sign its owner out everywhere
         await auth.logout(principal, data.refresh_token if data else None)
 
     @get(

@@ -13,14 +13,17 @@ Row = dict[str, Any]
 
 
 async def create_user(conn: AsyncConnection[Any], email: str, password_hash: str) -> Row | None:
-    """Insert a user; None when the email is taken."""
+    """Insert a user, with their personal workspace; None when the email is taken."""
     try:
         async with conn.transaction():
             cur = await conn.execute(
                 "INSERT INTO users (email, password_hash) VALUES (%s, %s) RETURNING id, email, created_at",
                 (email, password_hash),
             )
-            return await cur.fetchone()
+            row = await cur.fetchone()
+            assert row is not None
+            await conn.execute("SELECT docket_personal_workspace(%s)", (row["id"],))
+            return row  # type: ignore[no-any-return]
     except UniqueViolation:
         return None
 

@@ -19,6 +19,7 @@ from docket_api.domain.auth.schemas import TokenPair, UserOut
 from docket_api.domain.auth.tokens import Principal, TokenCodec, hash_refresh_token, new_refresh_token
 from docket_api.settings import ApiSettings
 from docket_core.http.problems import Problem
+from docket_core.tables import audit
 
 logger = logging.getLogger("docket.auth")
 
@@ -63,14 +64,16 @@ class AuthService:
         if not verified or user_id is None:
             raise unauthorized("The email or password is wrong.")
         await self.throttle.succeeded(attempt)
-        return await self._start_family(user_id)
+        return await self._start_family(user_id, client_address)
 
-    async def _start_family(self, user_id: str) -> TokenPair:
+    async def _start_family(self, user_id: str, client_address: str) -> TokenPair:
         refresh = new_refresh_token()
-        async with self.pool.connection() as conn:
+        async with self.pool.connection() as conn, conn.transaction():
             await repo.insert_refresh_token(
                 conn, user_id, uuid.uuid4(), hash_refresh_token(refresh), self._refresh_expiry()
             )
+            await audit.record(conn, action="auth.signed_in", actor_id=user_id, workspace_id=None,
+                               target_type="user", target_id=user_id, client_ip=client_address)  # fmt: skip
         return self._pair(user_id, refresh)
 
     async def refresh(self, refresh_token: str) -> TokenPair:

@@ -22,11 +22,19 @@ class InvalidTokenError(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller, as an access token describes them."""
+    """The authenticated caller, as an access token (a JWT of a signed-in session) or a personal
+    access token describes them. A session holds every scope; a personal token holds its own scopes,
+    and may be limited to one workspace."""
 
     user_id: str
     token_id: str
     expires_at: int
+    scopes: frozenset[str] | None = None  # None: a signed-in session, every scope
+    workspace_id: str | None = None  # a personal token's only workspace
+
+    @property
+    def is_session(self) -> bool:
+        return self.scopes is None
 
 
 def key_id(secret: str) -> str:

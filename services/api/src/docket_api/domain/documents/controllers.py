@@ -1,21 +1,20 @@
-"""``/api/v1/documents``: upload, list, read, download, delete, reprocess and live status."""
+"""``/api/v1/documents``: upload, list, read, edit, download, delete, reprocess and live status."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Response, ServerSentEvent, Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from redis.exceptions import RedisError
 
 from docket_api.domain import patterns
-from docket_api.domain.auth.deps import provide_principal
-from docket_api.domain.auth.tokens import Principal
+from docket_api.domain.audit.caller import Caller, provide_caller
 from docket_api.domain.documents.cursor import DOCUMENT_CURSOR
 from docket_api.domain.documents.events import (
     STATUS_EVENT_SCHEMA,
@@ -25,17 +24,40 @@ from docket_api.domain.documents.events import (
 )
 from docket_api.domain.documents.filenames import content_disposition
 from docket_api.domain.documents.ranges import parse_range
-from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage
+from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage, DocumentPatch, Tag
 from docket_api.domain.documents.service import DocumentService
 from docket_api.domain.documents.sniff import ALLOWED
-from docket_api.domain.documents.upload import FILE_FIELD
+from docket_api.domain.documents.upload import FILE_FIELD, WORKSPACE_FIELD
 from docket_api.domain.operations import media_types_operation, multipart_file_operation
 from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, problem_spec
 from docket_core.contracts import DocumentStatus, document_events_channel
 from docket_core.http.paced_body import request_body
 
-DOCUMENT_RESPONSES = {**AUTH_PROBLEM_RESPONSES, 404: problem_spec("No such document (or not yours)")}
+DOCUMENT_RESPONSES = {
+    **AUTH_PROBLEM_RESPONSES,
+    403: problem_spec("Your role in the document's workspace (or your token's scope) does not allow this"),
+    404: problem_spec("No such document (or it is in a workspace you are not a member of)"),
+}
+LIST_RESPONSES = {
+    **AUTH_PROBLEM_RESPONSES,
+    403: problem_spec("Your token's scope does not allow reading documents"),
+    404: problem_spec("No such workspace (or you are not a member)"),
+}
+EDIT_RESPONSES = {
+    **DOCUMENT_RESPONSES,
+    403: problem_spec(
+        "Your role (or token) does not allow editing, or `quota-tags`: the workspace holds as many "
+        "tags as it may"
+    ),
+}
+WORKSPACE_QUERY = QueryParameter(
+    description="The workspace (default: all of yours for reading; your personal one for uploads)"
+)
+TAG_QUERY = QueryParameter(description="Only documents with this tag (repeat for several: all must match)",
+                           max_items=10)  # fmt: skip
 UPLOAD_DESCRIPTION = (
+    "The target workspace is `workspace_id`, in the query or as a form field before the file; without "
+    "either, your personal workspace. "
     "The body is read at a minimum pace (UPLOAD_MIN_BYTES_PER_SECOND after UPLOAD_GRACE_SECONDS, and "
     "within UPLOAD_MAX_SECONDS in all) and held in memory or TMPDIR; only then are the bytes, the row "
     "and the processing job stored, together. Each refusal is a problem with its own `type`: "
@@ -44,9 +66,11 @@ UPLOAD_DESCRIPTION = (
 UPLOAD_RESPONSES = {
     **AUTH_PROBLEM_RESPONSES,
     403: problem_spec(
-        "A quota is full: `quota-stored-bytes` (QUOTA_STORED_BYTES; the file does not fit) or "
-        "`quota-documents` (QUOTA_DOCUMENTS); `limit` and `used` say how full"
+        "Your role in the workspace (or your token's scope) does not allow uploads, or a workspace quota is "
+        "full: `quota-stored-bytes` (QUOTA_STORED_BYTES; the file does not fit) or `quota-documents` "
+        "(QUOTA_DOCUMENTS); `limit` and `used` say how full"
     ),
+    404: problem_spec("No such workspace (or you are not a member)"),
     408: problem_spec(
         "The body arrived too slowly: `upload-too-slow` (below UPLOAD_MIN_BYTES_PER_SECOND after "
         "UPLOAD_GRACE_SECONDS) or `upload-too-long` (over UPLOAD_MAX_SECONDS); nothing is stored"
@@ -74,6 +98,7 @@ REPROCESS_RESPONSES = {
 }
 UPLOAD_OPERATION = multipart_file_operation(
     FILE_FIELD,
+    WORKSPACE_FIELD,
     "One file in the field `file`: PDF, plain text, Markdown, HTML, CSV or JSON, told by its bytes",
     "Minutes of the meeting: the budget was approved.\n",
 )
@@ -92,7 +117,7 @@ class DocumentController(Controller):
     tags = ["documents"]
     security = [{"BearerToken": []}]
     dependencies = {
-        "principal": Provide(provide_principal, sync_to_thread=False),
+        "caller": Provide(provide_caller, sync_to_thread=False),
         "documents": Provide(provide_documents, sync_to_thread=False),
     }
 
@@ -108,12 +133,14 @@ class DocumentController(Controller):
     async def upload(
         self,
         request: Request[Any, Any, Any],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
+        workspace_id: Annotated[uuid.UUID | None, WORKSPACE_QUERY] = None,
     ) -> Response[DocumentOut]:
         headers = request.headers
         created = await documents.upload(
-            principal.user_id,
+            caller,
+            workspace_id,
             headers.get("content-type"),
             headers.get("content-length"),
             request_body(request.receive),
@@ -122,17 +149,23 @@ class DocumentController(Controller):
             created, status_code=HTTP_201_CREATED, headers={"Location": f"{self.path}/{created.id}"}
         )
 
-    @get("/", summary="List your documents, newest first", responses=DOCUMENT_RESPONSES)
+    @get(
+        "/",
+        summary="List the documents of your workspaces (or of one), newest first",
+        responses=LIST_RESPONSES,
+    )
     async def list_documents(
         self,
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, DOCUMENT_CURSOR] = None,
         status: FromQuery[DocumentStatus | None] = None,
         q: Annotated[str | None, TITLE_PREFIX] = None,
+        workspace_id: Annotated[uuid.UUID | None, WORKSPACE_QUERY] = None,
+        tag: Annotated[list[Tag] | None, TAG_QUERY] = None,
     ) -> DocumentPage:
-        return await documents.page(principal.user_id, limit, cursor, status, q)
+        return await documents.page(caller, workspace_id, limit, cursor, status, q, tag or [])
 
     @get(
         "/{document_id:uuid}", summary="A document's metadata and text preview", responses=DOCUMENT_RESPONSES
@@ -140,10 +173,21 @@ class DocumentController(Controller):
     async def get_document(
         self,
         document_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
     ) -> DocumentDetail:
-        return await documents.get(principal.user_id, document_id)
+        return await documents.get(caller, document_id)
+
+    @patch("/{document_id:uuid}", summary="Change a document's title and/or its tags (editor)",
+           responses=EDIT_RESPONSES)  # fmt: skip
+    async def update_document(
+        self,
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[DocumentPatch],
+        caller: NamedDependency[Caller],
+        documents: NamedDependency[DocumentService],
+    ) -> DocumentDetail:
+        return await documents.update(caller, document_id, data)
 
     @get(
         "/{document_id:uuid}/content",
@@ -160,10 +204,10 @@ class DocumentController(Controller):
         self,
         request: Request[Any, Any, Any],
         document_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
     ) -> Response[Any]:
-        found = await documents.download(principal.user_id, document_id)
+        found = await documents.download(caller, document_id)
         headers = {
             "ETag": found.etag,
             "Accept-Ranges": "bytes",
@@ -191,20 +235,20 @@ class DocumentController(Controller):
     async def delete_document(
         self,
         document_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
     ) -> None:
-        await documents.delete(principal.user_id, document_id)
+        await documents.delete(caller, document_id)
 
     @post("/{document_id:uuid}/reprocess", status_code=HTTP_202_ACCEPTED, summary="Run the pipeline again",
           responses=REPROCESS_RESPONSES)  # fmt: skip
     async def reprocess(
         self,
         document_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
     ) -> DocumentOut:
-        return await documents.reprocess(principal.user_id, document_id)
+        return await documents.reprocess(caller, document_id)
 
     @get(
         "/{document_id:uuid}/events",
@@ -219,7 +263,7 @@ class DocumentController(Controller):
         self,
         request: Request[Any, Any, Any],
         document_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
     ) -> ServerSentEvent:
         redis, channel = request.app.state.redis, document_events_channel(str(document_id))
@@ -229,7 +273,7 @@ class DocumentController(Controller):
         except (RedisError, OSError):
             raise live_status_unavailable() from None
         try:
-            current = await documents.status(principal.user_id, document_id)
+            current = await documents.status(caller, document_id)
         except BaseException:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
             raise
@@ -238,7 +282,7 @@ class DocumentController(Controller):
             channel,
             pubsub,
             current,
-            lambda: documents.status(principal.user_id, document_id),
+            lambda: documents.status(caller, document_id),
             request.app.state.lifecycle,
         )
         return ServerSentEvent(stream, headers={"Cache-Control": "no-cache"})

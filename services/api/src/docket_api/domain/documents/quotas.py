@@ -1,13 +1,12 @@
-"""Per-account quotas: stored bytes, documents, and uploads in flight at once.
+"""Quotas: stored bytes and documents per workspace, and uploads in flight at once per account.
 
-Everything quota-related is here, so that per-workspace quotas (issue #14) change one module: the
-owner key, the usage query and the lock.
+Everything quota-related is here: the keys, the usage query and the lock.
 
-* Stored bytes and documents are counted from the ``documents`` rows themselves (no counter that
-  could drift). :meth:`Quotas.reserve` runs inside the upload's transaction, right before the insert:
-  it takes a transaction-scoped advisory lock on the owner, so two uploads of one account are checked
-  one after the other and each sees the other's committed row. The lock is held only from the check
-  to the commit (milliseconds); other accounts never wait on it.
+* Stored bytes and documents of a workspace are counted from the ``documents`` rows themselves (no
+  counter that could drift). :meth:`Quotas.reserve` runs inside the upload's transaction, right
+  before the insert: it takes a transaction-scoped advisory lock on the workspace, so two uploads into
+  one workspace are checked one after the other and each sees the other's committed row. The lock is
+  held only from the check to the commit (milliseconds); other workspaces never wait on it.
 * Uploads in flight are slots in a Redis sorted set per account, shared by every API replica. A slot
   carries an expiry that the upload refreshes while it runs, so a replica that dies mid-upload frees
   its slots within ``SLOT_TTL_SECONDS``. If Redis is down the check is skipped (counted and logged),
@@ -124,18 +123,18 @@ class Quotas:
             with contextlib.suppress(RedisError, OSError):
                 await self._refresh(keys=[key], args=[slot, ttl_ms])
 
-    async def precheck(self, conn: AsyncConnection[Any], owner_id: str) -> None:
-        """Refuse before the body is read when the account is already full (saves sending it)."""
-        count, used = await repo.usage(conn, owner_id)
+    async def precheck(self, conn: AsyncConnection[Any], workspace_id: uuid.UUID) -> None:
+        """Refuse before the file is read when the workspace is already full (saves sending it)."""
+        count, used = await repo.usage(conn, workspace_id)
         self._check(count, used, 1)
 
-    async def reserve(self, conn: AsyncConnection[Any], owner_id: str, size: int) -> None:
-        """In the caller's transaction, just before the insert: wait for the account's other uploads
+    async def reserve(self, conn: AsyncConnection[Any], workspace_id: uuid.UUID, size: int) -> None:
+        """In the caller's transaction, just before the insert: wait for the workspace's other uploads
         to commit or roll back, then refuse if a document of ``size`` bytes does not fit."""
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('docket.quota'), hashtext(%s))", (owner_id,)
+            "SELECT pg_advisory_xact_lock(hashtext('docket.quota'), hashtext(%s))", (str(workspace_id),)
         )
-        count, used = await repo.usage(conn, owner_id)
+        count, used = await repo.usage(conn, workspace_id)
         self._check(count, used, size)
 
     def _check(self, count: int, used: int, size: int) -> None:
@@ -144,7 +143,8 @@ class Quotas:
             raise _refuse(
                 "documents",
                 403,
-                f"You have {count} documents, the most an account may keep; delete some to upload more.",
+                f"This workspace has {count} documents, the most a workspace may keep; "
+                "delete some to upload more.",
                 limit=limits.documents,
                 used=count,
             )
@@ -152,7 +152,7 @@ class Quotas:
             raise _refuse(
                 "stored_bytes",
                 403,
-                f"This file ({_megabytes(size)}) does not fit in your storage quota of "
+                f"This file ({_megabytes(size)}) does not fit in the workspace's storage quota of "
                 f"{_megabytes(limits.stored_bytes)} ({_megabytes(used)} used); "
                 "delete documents to make room.",
                 limit=limits.stored_bytes,

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from docket_api.domain import patterns
+from docket_api.domain.workspaces.limits import MAX_TAG_CHARS, MAX_TAGS_PER_DOCUMENT
+
 PREVIEW_CHARS = 2000
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TAG_CHARS, pattern=patterns.TAG)]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=patterns.DISPLAY_NAME)]
 
 
 class DocumentOut(msgspec.Struct):
     id: str
+    workspace_id: str
     filename: str
     title: str
     content_type: str
@@ -23,6 +29,14 @@ class DocumentOut(msgspec.Struct):
     word_count: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    tags: list[str] = msgspec.field(default_factory=list)
+
+
+class DocumentPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """A new title, and (when given) the complete new set of tags."""
+
+    title: Title | None = None
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS_PER_DOCUMENT)] | None = None
 
 
 class DocumentDetail(DocumentOut):
@@ -34,18 +48,19 @@ class DocumentPage(msgspec.Struct):
     next_cursor: str | None
 
 
-def document_out(row: dict[str, Any]) -> DocumentOut:
-    return DocumentOut(**_common(row))
+def document_out(row: dict[str, Any], tags: list[str] | None = None) -> DocumentOut:
+    return DocumentOut(**_common(row), tags=tags or [])
 
 
-def document_detail(row: dict[str, Any]) -> DocumentDetail:
+def document_detail(row: dict[str, Any], tags: list[str] | None = None) -> DocumentDetail:
     preview = row.get("preview")
-    return DocumentDetail(**_common(row), preview=preview)
+    return DocumentDetail(**_common(row), tags=tags or [], preview=preview)
 
 
 def _common(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
+        "workspace_id": str(row["workspace_id"]),
         "filename": row["filename"],
         "title": row["title"],
         "content_type": row["content_type"],

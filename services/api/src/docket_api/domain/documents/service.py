@@ -1,5 +1,5 @@
-"""Documents: uploads received without holding anything shared and stored in one short transaction,
-owner-scoped reads, deletes and reprocessing."""
+"""Documents: uploads received without holding anything shared and stored in one short transaction;
+reads, edits, deletes and reprocessing within a workspace, each decided by :mod:`authz`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 from psycopg_pool import AsyncConnectionPool
 
+from docket_api.domain.audit.caller import Caller
 from docket_api.domain.documents.cursor import decode_cursor, encode_cursor
 from docket_api.domain.documents.filenames import title_from_filename
 from docket_api.domain.documents.quotas import Quotas
@@ -20,17 +21,22 @@ from docket_api.domain.documents.schemas import (
     DocumentDetail,
     DocumentOut,
     DocumentPage,
+    DocumentPatch,
     document_detail,
     document_out,
 )
 from docket_api.domain.documents.spool import Spool, SpoolBudget
 from docket_api.domain.documents.upload import (
     ReceivedFile,
+    bad_workspace_field,
     check_declared_length,
     multipart_boundary,
     receive_upload,
     store_blob,
 )
+from docket_api.domain.tags.repository import set_tags, tags_of
+from docket_api.domain.workspaces.authz import Action, authorize, visible_workspaces
+from docket_api.domain.workspaces.repository import personal_workspace
 from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent, UploadPace
 from docket_core.http.paced_body import paced
 from docket_core.http.problems import Problem
@@ -42,14 +48,14 @@ from docket_core.tables.jobs import enqueue, unfinished_status
 
 
 def not_found() -> Problem:
-    # Another user's document is indistinguishable from one that does not exist.
+    # A document in a workspace the caller is not in is indistinguishable from one that does not exist.
     return Problem(404, "No such document.", slug="document-not-found")
 
 
 def duplicate(existing: uuid.UUID | None) -> Problem:
     return Problem(
         409,
-        "You already uploaded this file.",
+        "This file is already in the workspace.",
         slug="duplicate-document",
         existing_id=str(existing),
         headers={"Location": f"/api/v1/documents/{existing}"},
@@ -90,33 +96,78 @@ class DocumentService:
         self.uploads = uploads
         self.reads = reads or ReadRouter(pool)  # the list may run on a replica (DATABASE_READ_URL)
 
+    async def _workspace_of(
+        self, conn: AsyncConnection[Any], caller: Caller, document_id: uuid.UUID, action: Action
+    ) -> uuid.UUID:
+        """The document's workspace, once the table allows the caller ``action`` on it (404 for a
+        document in a workspace the caller cannot see, 403 for a right their role lacks)."""
+        workspace_id = await repo.workspace_of(conn, document_id)
+        if workspace_id is None:
+            raise not_found()
+        try:
+            await authorize(conn, caller.principal, workspace_id, action)
+        except Problem as problem:
+            if problem.status_code == 404:
+                raise not_found() from None
+            raise
+        return workspace_id
+
+    async def _target(self, conn: AsyncConnection[Any], caller: Caller, chosen: str | None) -> uuid.UUID:
+        """The workspace an upload goes to: the one named, else the token's one, else the personal one."""
+        if chosen is not None:
+            try:
+                return uuid.UUID(chosen.strip())
+            except ValueError:
+                raise bad_workspace_field() from None
+        if caller.principal.workspace_id is not None:
+            return uuid.UUID(caller.principal.workspace_id)
+        return await personal_workspace(conn, caller.user_id)
+
     async def upload(
-        self, owner_id: str, content_type: str | None, content_length: str | None, body: AsyncIterator[bytes]
+        self,
+        caller: Caller,
+        workspace_id: uuid.UUID | None,
+        content_type: str | None,
+        content_length: str | None,
+        body: AsyncIterator[bytes],
     ) -> DocumentOut:
         """Receive the file without holding a connection, then store its bytes, its row and its
         processing job in one short transaction, or nothing at all."""
         policy = self.uploads
         check_declared_length(content_length, policy.max_bytes)
         boundary = multipart_boundary(content_type)
-        async with self.quotas.upload_slot(owner_id):
-            async with self.pool.connection() as conn:
-                await self.quotas.precheck(conn, owner_id)
-            with Spool(policy.spool_budget, policy.spool_memory_bytes) as spool:
-                received = await receive_upload(boundary, paced(body, policy.pace), spool, policy.max_bytes)
-                return await self._store(owner_id, received, spool)
+        target: list[uuid.UUID] = []
 
-    async def _store(self, owner_id: str, received: ReceivedFile, spool: Spool) -> DocumentOut:
+        async def admit(field: str | None) -> None:
+            # before a byte of the file is read: may the caller upload here, and is there room?
+            async with self.pool.connection() as conn:
+                chosen = workspace_id or await self._target(conn, caller, field)
+                await authorize(conn, caller.principal, chosen, Action.WRITE_DOCUMENTS)
+                await self.quotas.precheck(conn, chosen)
+            target.append(chosen)
+
+        async with self.quotas.upload_slot(caller.user_id):
+            with Spool(policy.spool_budget, policy.spool_memory_bytes) as spool:
+                received = await receive_upload(
+                    boundary, paced(body, policy.pace), spool, policy.max_bytes, admit
+                )
+                return await self._store(caller, target[0], received, spool)
+
+    async def _store(
+        self, caller: Caller, workspace_id: uuid.UUID, received: ReceivedFile, spool: Spool
+    ) -> DocumentOut:
         async with self.pool.connection() as conn:
             try:
                 async with conn.transaction():
-                    existing = await repo.id_by_hash(conn, owner_id, received.sha256)
+                    existing = await repo.id_by_hash(conn, workspace_id, received.sha256)
                     if existing is not None:
                         raise duplicate(existing)
                     blob_id = await store_blob(conn, self.blobs, spool)
-                    await self.quotas.reserve(conn, owner_id, received.size)
+                    await self.quotas.reserve(conn, workspace_id, received.size)
                     row = await repo.insert(
                         conn,
-                        owner_id=owner_id,
+                        workspace_id=workspace_id,
+                        owner_id=caller.user_id,
                         blob_id=blob_id,
                         filename=received.filename,
                         title=title_from_filename(received.filename),
@@ -125,35 +176,83 @@ class DocumentService:
                         sha256=received.sha256,
                     )
                     await enqueue(conn, ProcessDocument(document_id=row["id"]))
+                    await caller.record(conn, "document.uploaded", workspace_id, "document", row["id"],
+                                        filename=received.filename, size_bytes=received.size)  # fmt: skip
                     return document_out(row)
             except UniqueViolation:  # a concurrent upload of the same bytes won the race
-                existing = await repo.id_by_hash(conn, owner_id, received.sha256)
+                existing = await repo.id_by_hash(conn, workspace_id, received.sha256)
         raise duplicate(existing)
 
     async def page(
-        self, owner_id: str, limit: int, cursor: str | None, status: str | None, title_prefix: str | None
+        self,
+        caller: Caller,
+        workspace_id: uuid.UUID | None,
+        limit: int,
+        cursor: str | None,
+        status: str | None,
+        title_prefix: str | None,
+        tags: list[str],
     ) -> DocumentPage:
         after = decode_cursor(cursor) if cursor else None
-        rows = await self.reads.run(
-            owner_id,
-            lambda conn: repo.page(
-                conn, owner_id, limit=limit + 1, after=after, status=status, title_prefix=title_prefix
-            ),
-        )
-        items = [document_out(row) for row in rows[:limit]]
+        async with self.pool.connection() as conn:  # membership: always the primary's
+            if workspace_id is not None:
+                await authorize(conn, caller.principal, workspace_id, Action.READ_DOCUMENTS)
+                workspaces = [workspace_id]
+            else:
+                workspaces = await visible_workspaces(conn, caller.principal)
+
+        async def read(conn: AsyncConnection[Any]) -> tuple[list[dict[str, Any]], dict[uuid.UUID, list[str]]]:
+            rows = await repo.page(
+                conn,
+                workspaces,
+                limit=limit + 1,
+                after=after,
+                status=status,
+                title_prefix=title_prefix,
+                tags=tags,
+            )
+            return rows, await tags_of(conn, [row["id"] for row in rows[:limit]])
+
+        rows, tagged = await self.reads.run(caller.user_id, read)  # a replica when DATABASE_READ_URL is set
+        items = [document_out(row, tagged.get(row["id"])) for row in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
         return DocumentPage(items, encode_cursor(last["created_at"], last["id"]) if last else None)
 
-    async def get(self, owner_id: str, document_id: uuid.UUID) -> DocumentDetail:
+    async def get(self, caller: Caller, document_id: uuid.UUID) -> DocumentDetail:
         async with self.pool.connection() as conn:
-            row = await repo.get(conn, owner_id, document_id, preview_chars=PREVIEW_CHARS)
+            workspace_id = await self._workspace_of(conn, caller, document_id, Action.READ_DOCUMENTS)
+            row = await repo.get(conn, workspace_id, document_id, preview_chars=PREVIEW_CHARS)
+            tagged = await tags_of(conn, [document_id])
         if row is None:
             raise not_found()
-        return document_detail(row)
+        return document_detail(row, tagged.get(document_id))
 
-    async def download(self, owner_id: str, document_id: uuid.UUID) -> Download:
+    async def update(self, caller: Caller, document_id: uuid.UUID, patch: DocumentPatch) -> DocumentDetail:
+        """A new title and/or a new set of tags."""
+        async with self.pool.connection() as conn, conn.transaction():
+            workspace_id = await self._workspace_of(conn, caller, document_id, Action.WRITE_DOCUMENTS)
+            if await repo.lock(conn, workspace_id, document_id) is None:
+                raise not_found()
+            if patch.title is not None:
+                await repo.retitle(conn, document_id, patch.title.strip())
+            if patch.tags is not None:
+                await set_tags(conn, workspace_id, document_id, patch.tags)
+            await repo.touch(conn, document_id)
+            changes: dict[str, Any] = {}
+            if patch.title is not None:
+                changes["title"] = patch.title.strip()
+            if patch.tags is not None:
+                changes["tags"] = list(patch.tags)
+            await caller.record(conn, "document.edited", workspace_id, "document", document_id, **changes)
+            row = await repo.get(conn, workspace_id, document_id, preview_chars=PREVIEW_CHARS)
+            tagged = await tags_of(conn, [document_id])
+        assert row is not None
+        return document_detail(row, tagged.get(document_id))
+
+    async def download(self, caller: Caller, document_id: uuid.UUID) -> Download:
         async with self.pool.connection() as conn:
-            row = await repo.get(conn, owner_id, document_id, preview_chars=0)
+            workspace_id = await self._workspace_of(conn, caller, document_id, Action.READ_DOCUMENTS)
+            row = await repo.get(conn, workspace_id, document_id, preview_chars=0)
         if row is None:
             raise not_found()
         return Download(
@@ -175,20 +274,23 @@ class DocumentService:
             offset = seq * size
             yield data[max(start - offset, 0) : min(end - offset + 1, len(data))]
 
-    async def delete(self, owner_id: str, document_id: uuid.UUID) -> None:
+    async def delete(self, caller: Caller, document_id: uuid.UUID) -> None:
         """The row goes now; a job purges the bytes."""
         async with self.pool.connection() as conn, conn.transaction():
-            blob_id = await repo.delete(conn, owner_id, document_id)
+            workspace_id = await self._workspace_of(conn, caller, document_id, Action.WRITE_DOCUMENTS)
+            blob_id = await repo.delete(conn, workspace_id, document_id)
             if blob_id is None:
                 raise not_found()
             await enqueue(conn, PurgeDocument(blob_id=blob_id, document_id=document_id))
+            await caller.record(conn, "document.deleted", workspace_id, "document", document_id)
 
-    async def reprocess(self, owner_id: str, document_id: uuid.UUID) -> DocumentOut:
+    async def reprocess(self, caller: Caller, document_id: uuid.UUID) -> DocumentOut:
         """Queue the document again, unless its processing job has not finished yet (409)."""
         job = ProcessDocument(document_id=document_id)
         async with self.pool.connection() as conn, conn.transaction():
+            workspace_id = await self._workspace_of(conn, caller, document_id, Action.WRITE_DOCUMENTS)
             # the row lock makes two concurrent calls take turns: the second sees the first's job
-            current = await repo.lock_owned(conn, owner_id, document_id)
+            current = await repo.lock(conn, workspace_id, document_id)
             if current is None:
                 raise not_found()
             job_status = await unfinished_status(conn, job)
@@ -201,14 +303,17 @@ class DocumentService:
                     document_status=current["status"],
                     job_status=job_status,
                 )
-            row = await repo.mark_pending(conn, owner_id, document_id)
+            row = await repo.mark_pending(conn, workspace_id, document_id)
             assert row is not None
             await enqueue(conn, job)
-        return document_out(row)
+            await caller.record(conn, "document.reprocessed", workspace_id, "document", document_id)
+            tagged = await tags_of(conn, [document_id])
+        return document_out(row, tagged.get(document_id))
 
-    async def status(self, owner_id: str, document_id: uuid.UUID) -> StatusEvent:
+    async def status(self, caller: Caller, document_id: uuid.UUID) -> StatusEvent:
         async with self.pool.connection() as conn:
-            row = await repo.status_of(conn, owner_id, document_id)
+            workspace_id = await self._workspace_of(conn, caller, document_id, Action.READ_DOCUMENTS)
+            row = await repo.status_of(conn, workspace_id, document_id)
         if row is None:
             raise not_found()
         return StatusEvent(row["id"], row["status"], row["failure_reason"])

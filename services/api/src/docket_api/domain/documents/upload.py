@@ -7,7 +7,7 @@ Receiving touches no database connection: however slowly the client sends, it ho
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,11 @@ from docket_core.metrics import UPLOAD_REFUSALS
 from docket_core.tables.blobs import BlobStore
 
 FILE_FIELD = "file"
+WORKSPACE_FIELD = "workspace_id"  # read only when it comes before the file
+MAX_WORKSPACE_FIELD_BYTES = 64
+# called once the file's part begins, with the workspace field's value (None when absent); it may
+# refuse the upload before a byte of the file is read
+OnFile = Callable[[str | None], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -93,12 +98,22 @@ class _FilePart:
             ) from None
 
 
-async def receive_upload(boundary: str, body: AsyncIterator[bytes], spool: Spool, limit: int) -> ReceivedFile:
-    """Parse the request body into ``spool``; the first field named ``file`` with a filename is the file."""
+async def _no_check(_: str | None) -> None:
+    return None
+
+
+async def receive_upload(
+    boundary: str, body: AsyncIterator[bytes], spool: Spool, limit: int, on_file: OnFile = _no_check
+) -> ReceivedFile:
+    """Parse the request body into ``spool``; the first field named ``file`` with a filename is the file,
+    and a ``workspace_id`` field before it is handed to ``on_file``."""
     body_limit = upload_body_limit(limit)
     received = 0
     part: _FilePart | None = None
     in_file = False
+    in_workspace = False
+    workspace = bytearray()
+    workspace_seen = False
     result: ReceivedFile | None = None
     try:
         with PushMultipartParser(boundary, max_segment_count=16, strict=True) as parser:
@@ -109,20 +124,32 @@ async def receive_upload(boundary: str, body: AsyncIterator[bytes], spool: Spool
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
                         in_file = event.name == FILE_FIELD and event.filename is not None and part is None
+                        in_workspace = event.name == WORKSPACE_FIELD and part is None and not workspace_seen
                         if in_file:
+                            await on_file(workspace.decode("utf-8", "replace") if workspace_seen else None)
                             part = _FilePart(spool, sanitise_filename(event.filename), limit)
                     elif event is None:
                         if in_file and part is not None:
                             result = part.close()
-                        in_file = False
+                        workspace_seen = workspace_seen or in_workspace
+                        in_file = in_workspace = False
                     elif in_file and part is not None:
                         await part.feed(event)
+                    elif in_workspace:
+                        workspace += event
+                        if len(workspace) > MAX_WORKSPACE_FIELD_BYTES:
+                            raise bad_workspace_field()
     except MultipartError as exc:
         raise Problem(400, f"The multipart body is malformed: {exc}", slug="bad-multipart") from None
     if result is None:
         raise Problem(422, "No file was sent: use a multipart field named 'file'.", slug="file-missing",
                       errors=[{"field": FILE_FIELD, "message": "required"}])  # fmt: skip
     return result
+
+
+def bad_workspace_field() -> Problem:
+    return Problem(422, "workspace_id must be a workspace's id (a UUID).", slug="validation-error",
+                   errors=[{"field": WORKSPACE_FIELD, "message": "must be a UUID"}])  # fmt: skip
 
 
 async def store_blob(conn: AsyncConnection[Any], store: BlobStore, spool: Spool) -> uuid.UUID:

@@ -1,9 +1,10 @@
-"""``/api/v1/search``: find your documents by what they say."""
+"""``/api/v1/search``: find documents in your workspaces by what they say."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import uuid
 from typing import Annotated, Any
 
 import msgspec
@@ -12,10 +13,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from docket_api.domain import patterns
-from docket_api.domain.auth.deps import provide_principal
-from docket_api.domain.auth.tokens import Principal
+from docket_api.domain.audit.caller import Caller, provide_caller
+from docket_api.domain.documents.controllers import LIST_RESPONSES, TAG_QUERY, WORKSPACE_QUERY
 from docket_api.domain.documents.cursor import SEARCH_CURSOR, decode_offset, encode_offset
-from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES
+from docket_api.domain.documents.schemas import Tag
+from docket_api.domain.workspaces.authz import Action, authorize, visible_workspaces
 from docket_core.http.problems import Problem
 from docket_core.read_routing import ReadRouter
 from docket_core.tables.documents import HIT_END, HIT_START, search
@@ -25,6 +27,7 @@ MAX_QUERY_CHARS = 200
 
 class SearchHit(msgspec.Struct):
     id: str
+    workspace_id: str
     title: str
     filename: str
     content_type: str
@@ -48,13 +51,14 @@ class SearchController(Controller):
     path = "/api/v1/search"
     tags = ["search"]
     security = [{"BearerToken": []}]
-    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
+    dependencies = {"caller": Provide(provide_caller, sync_to_thread=False)}
 
-    @get("/", summary="Full-text search over your ready documents", responses=AUTH_PROBLEM_RESPONSES)
+    @get("/", summary="Full-text search over the ready documents of your workspaces (or of one)",
+         responses=LIST_RESPONSES)  # fmt: skip
     async def search_documents(
         self,
         request: Request[Any, Any, Any],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         q: Annotated[
             str,
             QueryParameter(
@@ -66,19 +70,28 @@ class SearchController(Controller):
         ],
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
         cursor: Annotated[str | None, SEARCH_CURSOR] = None,
+        workspace_id: Annotated[uuid.UUID | None, WORKSPACE_QUERY] = None,
+        tag: Annotated[list[Tag] | None, TAG_QUERY] = None,
     ) -> SearchPage:
         query = q.strip()
         if not query:
             raise Problem(422, "The search query is empty.", slug="validation-error",
                           errors=[{"field": "q", "message": "must not be blank"}])  # fmt: skip
         offset = decode_offset(cursor)
+        async with request.app.state.pool.connection() as conn:  # membership: always the primary's
+            if workspace_id is not None:
+                await authorize(conn, caller.principal, workspace_id, Action.READ_DOCUMENTS)
+                workspaces = [workspace_id]
+            else:
+                workspaces = await visible_workspaces(conn, caller.principal)
         reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
         rows = await reads.run(
-            principal.user_id, lambda conn: search(conn, principal.user_id, query, limit, offset)
+            caller.user_id, lambda conn: search(conn, workspaces, query, limit, offset, tag or [])
         )
         items = [
             SearchHit(
                 id=str(row["id"]),
+                workspace_id=str(row["workspace_id"]),
                 title=row["title"],
                 filename=row["filename"],
                 content_type=row["content_type"],
