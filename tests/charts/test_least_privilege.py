@@ -246,6 +246,7 @@ def test_the_chart_created_secrets_hold_only_their_pods_keys(renderer: Renderer)
     assert data == {
         "docket-api": {"DATABASE_URL", "REDIS_URL", "JWT_SECRET"},
         "docket-api-migrate": {"DATABASE_URL"},
+        "docket-api-migrate-contract": {"DATABASE_URL"},
         "docket-web": {"REDIS_URL", "CSRF_SECRET"},
         "docket-worker": {"DATABASE_URL", "REDIS_URL"},
     }

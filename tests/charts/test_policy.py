@@ -410,13 +410,24 @@ def _cnpg(rendered: Rendered) -> bool:
     return bool((values.get("global") or {}).get("postgresql", {}).get("mode") == "cnpg")
 
 
-def test_the_migration_job_is_a_weighted_pre_install_pre_upgrade_hook(rendered: Rendered) -> None:
-    """In cnpg mode with no Cluster in the cluster (as here: no `lookup` answers), an ordinary Job that
-    waits for the database instead; test_cnpg.py renders the hook against a Cluster that exists."""
+MIGRATION_PHASES = {
+    "expand": ("docket-api-migrate", "pre-install,pre-upgrade"),
+    "contract": ("docket-api-migrate-contract", "post-install,post-upgrade"),
+}
+
+
+@pytest.mark.parametrize("phase", list(MIGRATION_PHASES))
+def test_expand_migrates_before_the_upgrade_and_contract_after_it_each_a_weighted_hook(
+    rendered: Rendered, phase: str
+) -> None:
+    """In cnpg mode with no Cluster in the cluster (as here: no `lookup` answers), ordinary Jobs that
+    wait for the database instead; test_cnpg.py renders the hooks against a Cluster that exists."""
+    name, when = MIGRATION_PHASES[phase]
     jobs = [
         m
         for m in rendered.of_kind("Job")
         if m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+        and m.obj["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate", "--phase", phase]
     ]
     if rendered.case.chart not in ("api", "docket"):
         assert not jobs
@@ -429,11 +440,12 @@ def test_the_migration_job_is_a_weighted_pre_install_pre_upgrade_hook(rendered: 
     assert spec["activeDeadlineSeconds"] > 0
     pod = spec["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
-    assert pod["containers"][0]["args"] == ["migrate"]
     related = [
         m
         for m in rendered.manifests
-        if m is not job and m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+        if m.kind != "Job"
+        and m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+        and (m.name == name or (m.name.startswith(name) and not m.name.startswith(f"{name}-contract")))
     ]
     kinds = {m.kind for m in related}
     assert "ServiceAccount" in kinds
@@ -444,7 +456,7 @@ def test_the_migration_job_is_a_weighted_pre_install_pre_upgrade_hook(rendered: 
     container = pod["containers"][0]
     assert "envFrom" not in container
     if cnpg:
-        assert re.fullmatch(r"docket-api-migrate-[0-9a-f]{8}", job.name), job.name
+        assert re.fullmatch(rf"{name}-[0-9a-f]{{8}}", job.name), job.name
         assert not job.is_hook, "a hook runs before the Cluster exists and could not wait for it"
         assert not any(m.is_hook for m in related)
         assert "Secret" not in kinds, "the credentials are the Cluster's app Secret"
@@ -458,14 +470,14 @@ def test_the_migration_job_is_a_weighted_pre_install_pre_upgrade_hook(rendered: 
             "DATABASE_URL",
         }
         return
-    assert job.name == "docket-api-migrate"
-    assert job.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert job.name == name
+    assert job.annotations["helm.sh/hook"] == when
     assert job.annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
     assert job.hook_weight == 0
     assert "initContainers" not in pod
     assert ("Secret" in kinds) == any(not m.is_hook for m in rendered.of_kind("Secret"))
     for hook in related:
-        assert hook.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+        assert hook.annotations["helm.sh/hook"] == when
         assert hook.hook_weight < job.hook_weight, f"{hook.kind}/{hook.name} must exist before the Job"
         assert hook.annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
     # the Job reads the database URL and how to log, nothing of the API's other settings or secrets

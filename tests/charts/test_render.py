@@ -46,11 +46,12 @@ def test_defaults_render_the_whole_application(renderer: Renderer) -> None:
     assert rendered.names("Service") == {"docket-api", "docket-web"}
     assert rendered.names("Ingress") == {"docket-api", "docket-web"}
     assert rendered.names("CronJob") == {"docket-worker-backup"}
-    assert rendered.names("Job") == {"docket-api-migrate"}
+    assert rendered.names("Job") == {"docket-api-migrate", "docket-api-migrate-contract"}
     assert rendered.names("PodDisruptionBudget") == {"docket-api", "docket-web", "docket-worker"}
     assert rendered.names("NetworkPolicy") == {
         "docket-api",
         "docket-api-migrate",
+        "docket-api-migrate-contract",
         "docket-web",
         "docket-worker",
         "docket-worker-backup",
@@ -61,7 +62,13 @@ def test_defaults_render_the_whole_application(renderer: Renderer) -> None:
     claim = rendered.one("PersistentVolumeClaim", "docket-worker-backups")
     assert claim.annotations["helm.sh/resource-policy"] == "keep"
     assert claim.is_hook, "the backup claim is a hook, so helm install --wait does not wait for it to bind"
-    assert rendered.names("Secret") == {"docket-api", "docket-api-migrate", "docket-web", "docket-worker"}
+    assert rendered.names("Secret") == {
+        "docket-api",
+        "docket-api-migrate",
+        "docket-api-migrate-contract",
+        "docket-web",
+        "docket-worker",
+    }
     web_config = rendered.one("ConfigMap", "docket-web").obj["data"]
     assert web_config["API_URL"] == "http://docket-api:8000", "web must reach the api Service of the release"
 
@@ -239,7 +246,7 @@ def test_single_replica_has_no_pdb(renderer: Renderer) -> None:
 def test_standalone_release_names_follow_the_release(renderer: Renderer) -> None:
     rendered = renderer.render(chartlib.CASES_BY_ID["api-standalone-release"])
     assert rendered.names("Deployment") == {"docket-api"}
-    assert rendered.names("Job") == {"docket-api-migrate"}
+    assert rendered.names("Job") == {"docket-api-migrate", "docket-api-migrate-contract"}
 
 
 def test_config_values_reach_the_configmap_as_plain_numbers(renderer: Renderer) -> None:

@@ -88,6 +88,7 @@ CHART_CONFIG: dict[str, dict[str, Schema]] = {
         "WORKER_EXTRACT_CPU_SECONDS": number(0),
         "WORKER_EXTRACT_MEMORY_MB": integer(128),
         "WORKER_JOB_HOLD_SECONDS": number(0),
+        "AUDIT_RETENTION_DAYS": integer(0),
     },
 }
 CHART_SECRETS: dict[str, tuple[str, ...]] = {

@@ -19,6 +19,7 @@ from docket_core.redis import create_redis
 from docket_core.sentry import init_sentry
 from docket_core.settings import load_settings
 from docket_core.tables.blobs import PostgresBlobStore
+from docket_worker.audit.prune import pruning
 from docket_worker.jobs.runner import JobRunner
 from docket_worker.settings import WorkerSettings
 
@@ -46,7 +47,8 @@ def create_app(settings: WorkerSettings | None = None) -> ASGIApp:
         stats = asyncio.create_task(sample_pool_stats(pool))
         logger.info("worker started", extra={"port": settings.port, "worker_id": runner.worker_id})
         try:
-            yield
+            async with pruning(pool, settings.audit_retention_days):
+                yield
         finally:
             await runner.shutdown(settings.shutdown_grace_seconds)
             stats.cancel()

@@ -21,6 +21,7 @@ class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
     worker_extract_memory_mb: int = 1024
     worker_extract_cpu_seconds: float = 0.0  # 0: the same as worker_extract_timeout_seconds
     worker_job_hold_seconds: float = 0.0
+    audit_retention_days: int = 365
 
     @property
     def extract_cpu_seconds(self) -> float:
@@ -50,6 +51,8 @@ class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
                 f"WORKER_EXTRACT_MEMORY_MB must be at least {MIN_EXTRACT_MEMORY_MB}: "
                 "the child's interpreter and parser need it before the file does"
             )
+        if self.audit_retention_days < 0:
+            raise SettingsError("AUDIT_RETENTION_DAYS must be 0 (keep forever) or more")
         if self.worker_lease_seconds < 1:
             raise SettingsError("WORKER_LEASE_SECONDS must be at least 1")
         if self.worker_job_hold_seconds and self.is_production:

@@ -1,0 +1,1 @@
+"""Pruning the audit log past its retention (AUDIT_RETENTION_DAYS)."""
