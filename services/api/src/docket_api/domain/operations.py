@@ -43,9 +43,10 @@ def multipart_file_operation(field: str, text_field: str, description: str, exam
             "multipart/form-data": OpenAPIMediaType(
                 schema=Schema(
                     type=OpenAPIType.OBJECT,
+                    # the text field first: the server reads it only when it comes before the file
                     properties={
-                        field: NON_EMPTY_BINARY,
                         text_field: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
+                        field: NON_EMPTY_BINARY,
                     },
                     required=[field],
                     additional_properties=False,

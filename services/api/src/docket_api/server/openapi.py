@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
 DESCRIPTION = """Docket's JSON API.
 
-* **Auth**: send `Authorization: Bearer <access token>` from `/api/v1/auth/login`.
+* **Auth**: send `Authorization: Bearer <access token>` from `/api/v1/auth/login`, or a personal
+  access token (`dkt_…`, from `POST /api/v1/tokens`) limited to its scopes and, optionally, one workspace.
+* **Workspaces**: every document belongs to one. Someone who is not a member gets 404 for a workspace
+  and everything in it; a member whose role (or token scope) does not allow an action gets 403.
 * **Rate limits**: every response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`;
   a 429 adds `Retry-After`.
 * **Errors**: every 4xx and 5xx is `application/problem+json` (RFC 9457) with `type`, `title`, `status`,

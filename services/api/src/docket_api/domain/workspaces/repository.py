@@ -167,6 +167,14 @@ async def revoke_invitation(
     return await cur.fetchone()  # type: ignore[no-any-return]
 
 
+async def pending_invitation_workspace(conn: AsyncConnection[Any], token_hash: bytes) -> uuid.UUID | None:
+    cur = await conn.execute(
+        f"SELECT workspace_id FROM invitations WHERE token_hash = %s AND {_PENDING}", (token_hash,)
+    )
+    row = await cur.fetchone()
+    return row["workspace_id"] if row else None  # type: ignore[call-overload,no-any-return]
+
+
 async def lock_pending_invitation(conn: AsyncConnection[Any], token_hash: bytes) -> Row | None:
     """The pending invitation the secret names, locked: two accepts cannot both use it."""
     cur = await conn.execute(

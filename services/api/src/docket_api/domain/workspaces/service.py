@@ -285,6 +285,10 @@ class WorkspaceService:
         """Join the workspace the invitation names, with its role; the invitation is then used up."""
         require_session(caller.principal)
         async with self.pool.connection() as conn, conn.transaction():
+            # the workspace's row first, then the invitation's: the order every member change takes
+            found = await repo.pending_invitation_workspace(conn, hash_secret(token))
+            if found is not None:
+                await repo.lock_members(conn, found)
             invitation = await repo.lock_pending_invitation(conn, hash_secret(token))
             if invitation is None:
                 raise Problem(
@@ -293,7 +297,6 @@ class WorkspaceService:
                     slug="invitation-not-found",
                 )
             workspace_id = invitation["workspace_id"]
-            await repo.lock_members(conn, workspace_id)
             if await repo.member_count(conn, workspace_id) >= MAX_MEMBERS:
                 raise _quota(
                     "members", MAX_MEMBERS, f"This workspace has {MAX_MEMBERS} members, the most it may."
