@@ -65,7 +65,7 @@ def test_the_api_keeps_its_openapi_contract_under_schemathesis(
     clean_db: str, clean_redis: str, tmp_path: Path
 ) -> None:
     # budgets a fuzzer would spend at once from one address are raised; everything else as deployed
-    env = {"LOGIN_MAX_FAILURES": "1000000", "LOGIN_IP_MAX_FAILURES": "1000000"}
+    env = {"LOGIN_MAX_FAILURES": "1000000", "LOGIN_IP_MAX_FAILURES": "1000000", "RATE_LIMIT_USER": "1000000"}
     with api_process(clean_db, clean_redis, **env) as api:
         with httpx.Client(base_url=api.url, timeout=30) as client:
             token = register_and_login(client, "contract@example.com")["access_token"]

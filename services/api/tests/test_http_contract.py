@@ -134,7 +134,7 @@ def test_swagger_ui_is_served_outside_production_only(serve_api: Callable[..., s
 def test_options_allows_every_method_of_the_path(api: httpx.Client) -> None:
     assert api.options("/api/v1/documents").headers["allow"] == "GET, OPTIONS, POST"
     one = api.options("/api/v1/documents/00000000-0000-0000-0000-000000000000")
-    assert one.headers["allow"] == "DELETE, GET, OPTIONS"
+    assert one.headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
     assert api.options("/api/v1/auth/login").headers["allow"] == "OPTIONS, POST"
 
 

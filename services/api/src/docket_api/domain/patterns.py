@@ -21,7 +21,8 @@ _NOT_IN_EMAIL = rf"@\x00-\x20\x7f{WHITESPACE}\ufeff"
 EMAIL = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$(?!\n)"
 # a name shown to people (workspace, token): no control characters, not blank
 DISPLAY_NAME = rf"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f{WHITESPACE}][^\x00-\x1f\x7f]*$(?!\n)"
-# a tag: letters, digits and a few joiners, no spaces at either end
-TAG = r"^[\w][\w .:/+#&-]*$(?!\n)"
+# a tag: ASCII letters, digits and a few joiners, starting with a letter or digit (spelt out: \w is
+# Unicode-wide in Python and ASCII in ECMA-262)
+TAG = r"^[A-Za-z0-9_][A-Za-z0-9_ .:/+#&-]*$(?!\n)"
 # a UUID in its canonical, hyphenated form (any case)
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$(?!\n)"
