@@ -14,7 +14,14 @@ from embedded_services import EmbeddedPostgres, EmbeddedRedis
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 APP_TABLES = [
-    "jobs", "documents", "document_blob_chunks", "document_blobs", "refresh_tokens", "users", "workspaces", "audit_log",
+    "jobs",
+    "documents",
+    "document_blob_chunks",
+    "document_blobs",
+    "refresh_tokens",
+    "users",
+    "workspaces",
+    "audit_log",
 ]
 
 

@@ -355,3 +355,26 @@ def test_quotas_count_per_workspace(serve_api: object, clean_db: str) -> None:
 def test_an_unknown_bearer_prefix_token_is_401_not_500(api: httpx.Client) -> None:
     response = api.get("/api/v1/documents", headers=bearer("dkt_" + "x" * 43))
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("fields", "query"),
+    [
+        ([("file", ("a.txt", b"x", "text/plain")), ("workspace_id", ("", b"", None))], False),
+        ([("workspace_id", (None, b"not-a-uuid")), ("file", ("a.txt", b"x", "text/plain"))], True),
+        (
+            [("workspace_id", (None, str(uuid.uuid4()).encode())), ("file", ("a.txt", b"x", "text/plain"))],
+            True,
+        ),
+    ],
+    ids=["after-the-file", "invalid-with-query", "other-than-the-query"],
+)
+def test_a_workspace_field_after_the_file_or_against_the_query_is_422_and_stores_nothing(
+    api: httpx.Client, ada: Person, clean_db: str, fields: list[tuple[str, object]], query: bool
+) -> None:
+    params = {"workspace_id": ada.personal} if query else {}
+    sent = api.post("/api/v1/documents", params=params, files=fields, headers=ada.headers)  # type: ignore[arg-type]
+    assert sent.status_code == 422, sent.text
+    assert sent.json()["errors"][0]["field"] == "workspace_id"
+    with psycopg.connect(clean_db) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)

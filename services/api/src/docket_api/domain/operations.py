@@ -49,7 +49,7 @@ def multipart_file_operation(field: str, text_field: str, description: str, exam
                         field: NON_EMPTY_BINARY,
                     },
                     required=[field],
-                    additional_properties=False,
+                    # other fields are read past and ignored (a form may carry more than these)
                 ),
                 example={field: example},
             )

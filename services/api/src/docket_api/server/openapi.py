@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
@@ -68,6 +68,32 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)
         info = msgspec.inspect.type_info(field_definition.type_)
-        if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
-            schema.additional_properties = False
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.forbid_unknown_fields:
+                schema.additional_properties = False
+            for struct_field in info.fields:
+                _state_item_constraints(schema.properties or {}, struct_field)
         return schema
+
+
+def _state_item_constraints(properties: dict[str, Any], struct_field: msgspec.inspect.Field) -> None:
+    """Litestar drops the constraints of a list's string items (``list[Annotated[str, Meta(...)]]``):
+    put them back on the property's array schema, so clients and fuzzers see what the server checks."""
+    item = _list_item(struct_field.type)
+    prop = properties.get(struct_field.encode_name)
+    if not isinstance(item, msgspec.inspect.StrType) or not isinstance(prop, Schema):
+        return
+    for array in [prop, *(prop.one_of or [])]:
+        if isinstance(array, Schema) and isinstance(array.items, Schema):
+            array.items.min_length = item.min_length
+            array.items.max_length = item.max_length
+            array.items.pattern = item.pattern
+
+
+def _list_item(kind: msgspec.inspect.Type) -> msgspec.inspect.Type | None:
+    if isinstance(kind, msgspec.inspect.UnionType):
+        found = [_list_item(t) for t in kind.types]
+        return next((f for f in found if f is not None), None)
+    if isinstance(kind, msgspec.inspect.ListType):
+        return kind.item_type
+    return None

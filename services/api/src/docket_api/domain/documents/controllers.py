@@ -24,7 +24,13 @@ from docket_api.domain.documents.events import (
 )
 from docket_api.domain.documents.filenames import content_disposition
 from docket_api.domain.documents.ranges import parse_range
-from docket_api.domain.documents.schemas import DocumentDetail, DocumentOut, DocumentPage, DocumentPatch, Tag
+from docket_api.domain.documents.schemas import (
+    DocumentDetail,
+    DocumentOut,
+    DocumentPage,
+    DocumentPatch,
+    tag_filter,
+)
 from docket_api.domain.documents.service import DocumentService
 from docket_api.domain.documents.sniff import ALLOWED
 from docket_api.domain.documents.upload import FILE_FIELD, WORKSPACE_FIELD
@@ -163,9 +169,9 @@ class DocumentController(Controller):
         status: FromQuery[DocumentStatus | None] = None,
         q: Annotated[str | None, TITLE_PREFIX] = None,
         workspace_id: Annotated[uuid.UUID | None, WORKSPACE_QUERY] = None,
-        tag: Annotated[list[Tag] | None, TAG_QUERY] = None,
+        tag: Annotated[list[str] | None, TAG_QUERY] = None,
     ) -> DocumentPage:
-        return await documents.page(caller, workspace_id, limit, cursor, status, q, tag or [])
+        return await documents.page(caller, workspace_id, limit, cursor, status, q, tag_filter(tag))
 
     @get(
         "/{document_id:uuid}", summary="A document's metadata and text preview", responses=DOCUMENT_RESPONSES

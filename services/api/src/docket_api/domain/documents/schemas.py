@@ -15,6 +15,22 @@ Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TAG_CHARS, patter
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=patterns.DISPLAY_NAME)]
 
 
+# a filter value no tag can have: a filter with it matches nothing (PostgreSQL text holds no NUL)
+IMPOSSIBLE_TAG = ""
+
+
+def tag_filter(values: list[str] | None) -> list[str]:
+    """The tag names a list or search filters by: blank values (an empty form field) are ignored; a
+    value no tag could have (too long, or with NUL) is kept as one that matches nothing."""
+    names = []
+    for value in values or []:
+        name = value.strip()
+        if not name:
+            continue
+        names.append(IMPOSSIBLE_TAG if len(name) > MAX_TAG_CHARS or "\x00" in name else name)
+    return names
+
+
 class DocumentOut(msgspec.Struct):
     id: str
     workspace_id: str

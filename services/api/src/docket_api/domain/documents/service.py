@@ -141,7 +141,11 @@ class DocumentService:
         async def admit(field: str | None) -> None:
             # before a byte of the file is read: may the caller upload here, and is there room?
             async with self.pool.connection() as conn:
-                chosen = workspace_id or await self._target(conn, caller, field)
+                chosen = await self._target(conn, caller, field) if field is not None else workspace_id
+                if workspace_id is not None and chosen != workspace_id:
+                    raise bad_workspace_field("names another workspace than the query's workspace_id")
+                if chosen is None:
+                    chosen = await self._target(conn, caller, None)
                 await authorize(conn, caller.principal, chosen, Action.WRITE_DOCUMENTS)
                 await self.quotas.precheck(conn, chosen)
             target.append(chosen)

@@ -124,7 +124,9 @@ async def receive_upload(
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
                         in_file = event.name == FILE_FIELD and event.filename is not None and part is None
-                        in_workspace = event.name == WORKSPACE_FIELD and part is None and not workspace_seen
+                        if event.name == WORKSPACE_FIELD and (part is not None or workspace_seen):
+                            raise bad_workspace_field("must come once, before the file")
+                        in_workspace = event.name == WORKSPACE_FIELD
                         if in_file:
                             await on_file(workspace.decode("utf-8", "replace") if workspace_seen else None)
                             part = _FilePart(spool, sanitise_filename(event.filename), limit)
@@ -138,7 +140,7 @@ async def receive_upload(
                     elif in_workspace:
                         workspace += event
                         if len(workspace) > MAX_WORKSPACE_FIELD_BYTES:
-                            raise bad_workspace_field()
+                            raise bad_workspace_field("must be a UUID")
     except MultipartError as exc:
         raise Problem(400, f"The multipart body is malformed: {exc}", slug="bad-multipart") from None
     if result is None:
@@ -147,9 +149,9 @@ async def receive_upload(
     return result
 
 
-def bad_workspace_field() -> Problem:
-    return Problem(422, "workspace_id must be a workspace's id (a UUID).", slug="validation-error",
-                   errors=[{"field": WORKSPACE_FIELD, "message": "must be a UUID"}])  # fmt: skip
+def bad_workspace_field(message: str = "must be a UUID") -> Problem:
+    return Problem(422, f"The form field workspace_id {message}.", slug="validation-error",
+                   errors=[{"field": WORKSPACE_FIELD, "message": message}])  # fmt: skip
 
 
 async def store_blob(conn: AsyncConnection[Any], store: BlobStore, spool: Spool) -> uuid.UUID:

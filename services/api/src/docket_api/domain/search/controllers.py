@@ -16,7 +16,7 @@ from docket_api.domain import patterns
 from docket_api.domain.audit.caller import Caller, provide_caller
 from docket_api.domain.documents.controllers import LIST_RESPONSES, TAG_QUERY, WORKSPACE_QUERY
 from docket_api.domain.documents.cursor import SEARCH_CURSOR, decode_offset, encode_offset
-from docket_api.domain.documents.schemas import Tag
+from docket_api.domain.documents.schemas import tag_filter
 from docket_api.domain.workspaces.authz import Action, authorize, visible_workspaces
 from docket_core.http.problems import Problem
 from docket_core.read_routing import ReadRouter
@@ -71,7 +71,7 @@ class SearchController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
         cursor: Annotated[str | None, SEARCH_CURSOR] = None,
         workspace_id: Annotated[uuid.UUID | None, WORKSPACE_QUERY] = None,
-        tag: Annotated[list[Tag] | None, TAG_QUERY] = None,
+        tag: Annotated[list[str] | None, TAG_QUERY] = None,
     ) -> SearchPage:
         query = q.strip()
         if not query:
@@ -86,7 +86,7 @@ class SearchController(Controller):
                 workspaces = await visible_workspaces(conn, caller.principal)
         reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
         rows = await reads.run(
-            caller.user_id, lambda conn: search(conn, workspaces, query, limit, offset, tag or [])
+            caller.user_id, lambda conn: search(conn, workspaces, query, limit, offset, tag_filter(tag))
         )
         items = [
             SearchHit(
