@@ -360,16 +360,16 @@ def test_an_unknown_bearer_prefix_token_is_401_not_500(api: httpx.Client) -> Non
 @pytest.mark.parametrize(
     ("fields", "query"),
     [
-        ([("file", ("a.txt", b"x", "text/plain")), ("workspace_id", ("", b"", None))], False),
+        ([("file", ("a.txt", b"x", "text/plain")), ("workspace_id", (None, b"nonsense"))], False),
         ([("workspace_id", (None, b"not-a-uuid")), ("file", ("a.txt", b"x", "text/plain"))], True),
         (
             [("workspace_id", (None, str(uuid.uuid4()).encode())), ("file", ("a.txt", b"x", "text/plain"))],
             True,
         ),
     ],
-    ids=["after-the-file", "invalid-with-query", "other-than-the-query"],
+    ids=["invalid-after-the-file", "invalid-with-query", "other-than-the-query"],
 )
-def test_a_workspace_field_after_the_file_or_against_the_query_is_422_and_stores_nothing(
+def test_an_invalid_workspace_field_or_one_against_the_query_is_422_and_stores_nothing(
     api: httpx.Client, ada: Person, clean_db: str, fields: list[tuple[str, object]], query: bool
 ) -> None:
     params = {"workspace_id": ada.personal} if query else {}
@@ -378,3 +378,15 @@ def test_a_workspace_field_after_the_file_or_against_the_query_is_422_and_stores
     assert sent.json()["errors"][0]["field"] == "workspace_id"
     with psycopg.connect(clean_db) as conn:
         assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+
+
+def test_a_workspace_field_after_the_file_still_decides_and_is_authorized(
+    api: httpx.Client, ada: Person, bob: Person
+) -> None:
+    team = create_workspace(api, ada)
+    late = [("file", ("a.txt", b"late field", "text/plain")), ("workspace_id", (None, team.encode()))]
+    sent = api.post("/api/v1/documents", files=late, headers=ada.headers)  # type: ignore[arg-type]
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["workspace_id"] == team
+    refused = api.post("/api/v1/documents", files=late, headers=bob.headers)  # type: ignore[arg-type]
+    assert refused.status_code == 404

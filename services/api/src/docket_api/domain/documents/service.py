@@ -155,7 +155,11 @@ class DocumentService:
                 received = await receive_upload(
                     boundary, paced(body, policy.pace), spool, policy.max_bytes, admit
                 )
-                return await self._store(caller, target[0], received, spool)
+                if (
+                    received.late_workspace is not None
+                ):  # named after the file: decided now, still before storing
+                    await admit(received.late_workspace)
+                return await self._store(caller, target[-1], received, spool)
 
     async def _store(
         self, caller: Caller, workspace_id: uuid.UUID, received: ReceivedFile, spool: Spool

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
@@ -36,6 +36,7 @@ class ReceivedFile:
     content_type: str
     size: int
     sha256: bytes
+    late_workspace: str | None = None  # a workspace_id field that came after the file
 
 
 def too_large(limit: int) -> Problem:
@@ -114,6 +115,8 @@ async def receive_upload(
     in_workspace = False
     workspace = bytearray()
     workspace_seen = False
+    file_started = False
+    late = False
     result: ReceivedFile | None = None
     try:
         with PushMultipartParser(boundary, max_segment_count=16, strict=True) as parser:
@@ -124,16 +127,19 @@ async def receive_upload(
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
                         in_file = event.name == FILE_FIELD and event.filename is not None and part is None
-                        if event.name == WORKSPACE_FIELD and (part is not None or workspace_seen):
-                            raise bad_workspace_field("must come once, before the file")
+                        if event.name == WORKSPACE_FIELD and workspace_seen:
+                            raise bad_workspace_field("must come only once")
                         in_workspace = event.name == WORKSPACE_FIELD
                         if in_file:
                             await on_file(workspace.decode("utf-8", "replace") if workspace_seen else None)
+                            file_started = True
                             part = _FilePart(spool, sanitise_filename(event.filename), limit)
                     elif event is None:
                         if in_file and part is not None:
                             result = part.close()
-                        workspace_seen = workspace_seen or in_workspace
+                        if in_workspace:
+                            workspace_seen = True
+                            late = file_started
                         in_file = in_workspace = False
                     elif in_file and part is not None:
                         await part.feed(event)
@@ -146,6 +152,8 @@ async def receive_upload(
     if result is None:
         raise Problem(422, "No file was sent: use a multipart field named 'file'.", slug="file-missing",
                       errors=[{"field": FILE_FIELD, "message": "required"}])  # fmt: skip
+    if late:
+        return replace(result, late_workspace=workspace.decode("utf-8", "replace"))
     return result
 
 
