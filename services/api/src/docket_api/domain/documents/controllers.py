@@ -62,8 +62,9 @@ WORKSPACE_QUERY = QueryParameter(
 TAG_QUERY = QueryParameter(description="Only documents with this tag (repeat for several: all must match)",
                            max_items=10)  # fmt: skip
 UPLOAD_DESCRIPTION = (
-    "The target workspace is `workspace_id`, in the query or as a form field before the file; without "
-    "either, your personal workspace. "
+    "The target workspace is `workspace_id`, in the query or as a form field (before the file, a refusal "
+    "comes before the file is read); without either, your personal workspace (a token limited to one "
+    "workspace: that one). "
     "The body is read at a minimum pace (UPLOAD_MIN_BYTES_PER_SECOND after UPLOAD_GRACE_SECONDS, and "
     "within UPLOAD_MAX_SECONDS in all) and held in memory or TMPDIR; only then are the bytes, the row "
     "and the processing job stored, together. Each refusal is a problem with its own `type`: "
@@ -81,7 +82,10 @@ UPLOAD_RESPONSES = {
         "The body arrived too slowly: `upload-too-slow` (below UPLOAD_MIN_BYTES_PER_SECOND after "
         "UPLOAD_GRACE_SECONDS) or `upload-too-long` (over UPLOAD_MAX_SECONDS); nothing is stored"
     ),
-    409: problem_spec("`duplicate-document`: the same bytes were uploaded before; `existing_id` names it"),
+    409: problem_spec(
+        "`duplicate-document`: the same bytes are in the workspace already; `existing_id` names it; or "
+        "`workspace-conflict`: the query and the form field name different workspaces"
+    ),
     413: problem_spec("`file-too-large`: the file is larger than MAX_UPLOAD_BYTES"),
     415: problem_spec(
         "`unsupported-type` (not PDF, text, Markdown, HTML, CSV or JSON), or `multipart-required`"

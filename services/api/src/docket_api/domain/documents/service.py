@@ -143,7 +143,11 @@ class DocumentService:
             async with self.pool.connection() as conn:
                 chosen = await self._target(conn, caller, field) if field is not None else workspace_id
                 if workspace_id is not None and chosen != workspace_id:
-                    raise bad_workspace_field("names another workspace than the query's workspace_id")
+                    raise Problem(
+                        409,
+                        "The query's workspace_id and the form field workspace_id name different workspaces.",
+                        slug="workspace-conflict",
+                    )
                 if chosen is None:
                     chosen = await self._target(conn, caller, None)
                 await authorize(conn, caller.principal, chosen, Action.WRITE_DOCUMENTS)
