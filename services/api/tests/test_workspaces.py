@@ -360,11 +360,12 @@ def test_an_unknown_bearer_prefix_token_is_401_not_500(api: httpx.Client) -> Non
 @pytest.mark.parametrize(
     ("fields", "query", "status"),
     [
-        ([("file", ("a.txt", b"x", "text/plain")), ("workspace_id", (None, b"nonsense"))], False),
-        ([("workspace_id", (None, b"not-a-uuid")), ("file", ("a.txt", b"x", "text/plain"))], True),
+        ([("file", ("a.txt", b"x", "text/plain")), ("workspace_id", (None, b"nonsense"))], False, 422),
+        ([("workspace_id", (None, b"not-a-uuid")), ("file", ("a.txt", b"x", "text/plain"))], True, 422),
         (
             [("workspace_id", (None, str(uuid.uuid4()).encode())), ("file", ("a.txt", b"x", "text/plain"))],
             True,
+            409,
         ),
     ],
     ids=["invalid-after-the-file", "invalid-with-query", "other-than-the-query"],
