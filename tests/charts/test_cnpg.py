@@ -126,12 +126,14 @@ def test_the_listener_the_migration_and_the_backups_go_to_the_primary_past_the_p
     rw = f"{CLUSTER}-rw.{NAMESPACE}.svc"
     worker = production.one("Deployment", "docket-worker")
     assert target(workload_env(worker), "DATABASE_LISTEN_URL")["host"] == rw
-    (migrate,) = [m for m in production.of_kind("Job") if m.name.startswith("docket-api-migrate")]
-    pod = migrate.obj["spec"]["template"]["spec"]
-    assert target(pod["containers"][0]["env"], "DATABASE_URL")["host"] == rw
-    assert target(pod["initContainers"][0]["env"], "DATABASE_URL")["host"] == rw, (
-        "it waits for the same server"
-    )
+    migrations = [m for m in production.of_kind("Job") if m.name.startswith("docket-api-migrate")]
+    assert len(migrations) == 2, "expand and contract"
+    for migrate in migrations:
+        pod = migrate.obj["spec"]["template"]["spec"]
+        assert target(pod["containers"][0]["env"], "DATABASE_URL")["host"] == rw
+        assert target(pod["initContainers"][0]["env"], "DATABASE_URL")["host"] == rw, (
+            "it waits for the same server"
+        )
     for cronjob in production.of_kind("CronJob"):
         assert target(workload_env(cronjob), "DATABASE_URL")["host"] == rw, cronjob.name
     api = production.one("Deployment", "docket-api")
@@ -406,11 +408,13 @@ def test_the_alerts_watch_wal_archiving_and_the_standbys(production: Rendered, r
 # the migration: a hook once the Cluster exists, an ordinary waiting Job before
 
 
-def migration_jobs(files: dict[str, str]) -> list[Manifest]:
+def migration_jobs(files: dict[str, str], phase: str = "expand") -> list[Manifest]:
     return [
         m
         for m in chartlib.manifests_of(files)
-        if m.kind == "Job" and m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+        if m.kind == "Job"
+        and m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
+        and m.obj["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate", "--phase", phase]
     ]
 
 
@@ -430,12 +434,15 @@ def test_the_migration_is_a_hook_once_the_clusters_app_secret_exists(renderer: R
         )
         after_files = renderer.render_in_cluster("docket", values, config, upgrade=True)
         (after,) = migration_jobs(after_files)
+        (contract,) = migration_jobs(after_files, "contract")
     assert f"/api/v1/namespaces/{NAMESPACE}/secrets/{CLUSTER}-app" in cluster.requests
     assert not before.is_hook
     assert re.fullmatch(r"docket-api-migrate-[0-9a-f]{8}", before.name)
     assert after.is_hook
     assert after.name == "docket-api-migrate"
     assert after.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert contract.name == "docket-api-migrate-contract"
+    assert contract.annotations["helm.sh/hook"] == "post-install,post-upgrade"
     for job in (before, after):
         pod = job.obj["spec"]["template"]["spec"]
         assert [c["name"] for c in pod["initContainers"]] == ["wait-for-database"], (
@@ -446,7 +453,9 @@ def test_the_migration_is_a_hook_once_the_clusters_app_secret_exists(renderer: R
         for m in chartlib.manifests_of(after_files)
         if m.is_hook and m.obj["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate"
     ]
-    assert {m.kind for m in hooks} == {"Job", "ServiceAccount", "NetworkPolicy"}
+    for when in ("pre-install,pre-upgrade", "post-install,post-upgrade"):
+        kinds = {m.kind for m in hooks if m.annotations["helm.sh/hook"] == when}
+        assert kinds == {"Job", "ServiceAccount", "NetworkPolicy"}, when
 
 
 def test_a_new_pod_spec_is_a_new_job_name(renderer: Renderer) -> None:
