@@ -112,8 +112,9 @@ def test_the_recovery_command_makes_a_new_cluster_to_the_target_time(renderer: R
     assert source["plugin"]["parameters"]["serverName"] == "docket-postgresql"
     assert recovery["source"] == source["name"]
     assert cluster.obj["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    (job,) = [m for m in manifests if m.kind == "Job" and m.name.startswith("docket-api-migrate")]
-    assert not job.is_hook, "no hook can wait for a Cluster the same upgrade creates"
+    jobs = [m for m in manifests if m.kind == "Job" and m.name.startswith("docket-api-migrate")]
+    assert jobs, "the migration Jobs (expand, then contract) render"
+    assert not any(job.is_hook for job in jobs), "no hook can wait for a Cluster the same upgrade creates"
     api = next(m for m in manifests if m.kind == "Deployment" and m.name == "docket-api")
     assert "docket-pg-20250504-pooler-rw" in str(api.obj)
     assert "docket-postgresql-pooler-rw" not in str(api.obj)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -172,7 +173,7 @@ def test_prepared_statements_break_across_pooled_transactions_but_docket_never_m
     pooled: tuple[str, str], pgbouncer: PgBouncer, make_database: MakeDatabase
 ) -> None:
     _, through_pooler = pooled
-    owner = "00000000-0000-0000-0000-000000000000"
+    workspace = uuid.UUID(int=0)  # no such workspace: the statement runs, and finds nothing
     # psycopg's default behaviour, on a database of its own: its pooled server sessions keep the
     # statement it leaves behind, which would otherwise show up in the count below
     with (
@@ -200,7 +201,7 @@ def test_prepared_statements_break_across_pooled_transactions_but_docket_never_m
                 for _ in range(20):
                     async with pool.connection() as conn:
                         await documents.page(
-                            conn, owner, limit=10, after=None, status=None, title_prefix=None
+                            conn, [workspace], limit=10, after=None, status=None, title_prefix=None
                         )
 
             await asyncio.gather(*(page_many_times() for _ in range(4)))
