@@ -105,10 +105,11 @@ def _insert_ready_document(database_url: str, owner_email: str, word: str) -> st
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "WITH blob AS (INSERT INTO document_blobs (size_bytes) VALUES (4) RETURNING id) "
-            "INSERT INTO documents (owner_id, workspace_id, blob_id, filename, title, content_type, size_bytes, "
-            "sha256, status, extracted_text, search) SELECT u.id, w.id, blob.id, 'b.txt', 'B', 'text/plain', 4, "
-            "%s, 'ready', %s, to_tsvector('english', %s) FROM users u JOIN workspaces w ON w.personal_of = u.id, "
-            "blob WHERE u.email = %s RETURNING id",
+            "INSERT INTO documents (owner_id, workspace_id, blob_id, filename, title, content_type, "
+            "size_bytes, sha256, status, extracted_text, search) "
+            "SELECT u.id, w.id, blob.id, 'b.txt', 'B', 'text/plain', 4, %s, 'ready', %s, "
+            "to_tsvector('english', %s) FROM users u JOIN workspaces w ON w.personal_of = u.id, blob "
+            "WHERE u.email = %s RETURNING id",
             (uuid.uuid4().bytes * 2, word, word, owner_email),
         ).fetchone()
     assert row is not None
