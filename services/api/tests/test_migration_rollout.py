@@ -80,7 +80,7 @@ def test_the_previous_release_lists_uploads_and_searches_on_the_expanded_schema_
     assert all(m.phase == EXPAND for m in migrate(url, phase=EXPAND))
 
     with api_process(url, clean_redis, **old_code) as old, httpx.Client(base_url=old.url, timeout=15) as api:
-        assert httpx.get(f"{old.url}/readyz", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{old.management_port}/readyz", timeout=5).status_code == 200
         paths = api.get("/api/openapi.json").json()["paths"]
         assert "/api/v1/workspaces" not in paths, "this is the previous release's code"
         ada = _login(api, "ada@example.com")
