@@ -289,7 +289,7 @@ def test_a_form_upload_in_flight_is_relayed_not_stored(stack: Stack) -> None:
         assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)
 
 
-def _files_once_the_upload_is_open(web: Any, before: int, within: float = 15) -> list[str]:
+def _files_once_the_upload_is_open(web: Web, before: int, within: float = 15) -> list[str]:
     """The web's open files once the upload's sockets show (on a loaded machine that takes more
     than the second an idle one needs)."""
     deadline = time.monotonic() + within
