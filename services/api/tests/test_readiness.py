@@ -7,11 +7,14 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import redis
+from apikit import bearer, register_and_login
 from embedded_services import EmbeddedRedis, free_port
 
 from docket_api.db.migrate import EXPAND, latest_version, migrate, required_version
@@ -235,3 +238,22 @@ def test_a_refused_dependency_is_not_ready_at_once_even_just_after_passing(
     down, _ = readyz(url)
     assert down.status_code == 503
     assert down.json()["checks"]["redis"] == "failed"
+
+
+def test_a_pool_with_every_connection_lent_out_is_slow_not_failed(serve_api: ServeApi, clean_db: str) -> None:
+    # one pooled connection, held by a list request that waits on a lock: the database is busy, not down
+    served = serve_api(db_pool_min_size=1, db_pool_max_size=1, db_pool_timeout=30.0)
+    url = served.management
+    assert wait_until_ready(url).status_code == 200
+    with httpx.Client(base_url=served, timeout=30) as client:
+        token = register_and_login(client)["access_token"]
+        with psycopg.connect(clean_db) as locker:
+            locker.execute("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE")
+            with ThreadPoolExecutor(1) as pool:
+                listing = pool.submit(client.get, "/api/v1/documents", headers=bearer(token))
+                time.sleep(1.0)  # the list request now holds the pool's one connection
+                busy, _ = readyz(url)
+                locker.rollback()
+                assert listing.result().status_code == 200
+    assert busy.status_code == 200, busy.text
+    assert busy.json()["checks"] == {"database": "slow", "redis": "ok"}

@@ -49,10 +49,14 @@ def run_probe(probe: Probe, host_ports: Mapping[int, int], container: str) -> Pr
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=probe.timeout)
             try:
                 conn.request("GET", probe.path, headers={"User-Agent": "kube-probe/1.34"})
-                status = conn.getresponse().status
+                response = conn.getresponse()
+                status, body = response.status, response.read(300)
             finally:
                 conn.close()
-            return ProbeResult(200 <= status < 400, f"GET {probe.path} -> {status}")
+            ok = 200 <= status < 400
+            # a failure's body (readiness names each check's result) says which dependency it was
+            said = "" if ok else " " + body.decode(errors="replace").strip()
+            return ProbeResult(ok, f"GET {probe.path} -> {status}{said}")
         if probe.action == "tcpSocket":
             with socket.create_connection(("127.0.0.1", port), timeout=probe.timeout):
                 return ProbeResult(True, f"tcp {port} open")
