@@ -18,7 +18,7 @@ from harness.cluster import Cluster
 from harness.figures import record
 from harness.log import say
 from harness.pods import run_probe
-from harness.traffic import Load, Request, client, closed_loop_capacity, upload
+from harness.traffic import Load, client, closed_loop_capacity, mixed_requests
 
 pytestmark = [pytest.mark.slow]
 
@@ -37,7 +37,8 @@ def memory_figures(cluster: Cluster) -> dict[str, str]:
 @pytest.mark.timeout(600)
 def test_1_fresh_install_then_smoke_over_https(cluster: Cluster) -> None:
     """Hooks ran, every pod is ready; then register, upload, ready, search, download through the ingress."""
-    assert [pod.name.split("-", 1)[1].rsplit("-", 1)[0] for pod in cluster.job_pods] == ["docket-api-migrate"]
+    jobs = [pod.name.split("-", 1)[1].rsplit("-", 1)[0] for pod in cluster.job_pods]
+    assert jobs == ["docket-api-migrate", "docket-api-migrate-contract"]  # expand before, contract after
     assert all(pod.ready for pod in cluster.pods())
     with client(cluster.url) as http:
         smoke_run(http)  # the kind job's smoke check (scripts/e2e_check.py), through this edge
@@ -169,30 +170,6 @@ def test_6_worker_sigkilled_mid_job_20_times_loses_nothing(cluster: Cluster) -> 
     assert report["interrupted_attempts"] > 0, "no kill landed mid-job"
 
 
-def _mixed_requests(word: str, uploads: list[tuple[httpx.Client, str]]) -> dict[str, tuple[float, Request]]:
-    """Reads of the API and the web, and uploads, each judged by the status it must get."""
-
-    def listing(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
-        status = http.get("/api/v1/documents").status_code
-        return status == 200, f"list {status}"
-
-    def search(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
-        status = http.get("/api/v1/search", params={"q": word}).status_code
-        return status == 200, f"search {status}"
-
-    def page(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
-        status = http.get("/").status_code
-        return status == 200, f"web / {status}"
-
-    def add(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
-        response = upload(http, "load.md", f"# load\n\n{word} {rng.random()} {uuid.uuid4()}\n")
-        if response.status_code == 201:
-            uploads.append((http, response.json()["id"]))
-        return response.status_code == 201, f"upload {response.status_code}"
-
-    return {"list": (50, listing), "search": (20, search), "page": (15, page), "upload": (15, add)}
-
-
 # Not in the CI subset yet: on a machine loaded by other runs the 1 s readiness checks time out, every
 # replica of a Service leaves at once and nginx answers 502 (docs/rehearsal.md, mismatch 3).
 @pytest.mark.rehearsal
@@ -210,7 +187,7 @@ def test_2_rolling_update_under_half_capacity_drops_nothing(cluster: Cluster) ->
     try:
         for n, http in enumerate(users):
             sign_in(http, f"load{n}")
-        mix = _mixed_requests(word, uploads)
+        mix = mixed_requests(word, uploads)
         rng = random.Random(1)
         names = list(mix)
 
@@ -309,7 +286,7 @@ def test_5_postgresql_restart_under_load_loses_no_upload_and_no_job(cluster: Clu
     try:
         for n, http in enumerate(users):
             sign_in(http, f"pg{n}")
-        load = Load(10, _mixed_requests(f"pgrestart{uuid.uuid4().hex[:6]}", uploads), users).start()
+        load = Load(10, mixed_requests(f"pgrestart{uuid.uuid4().hex[:6]}", uploads), users).start()
         time.sleep(3)
         cluster.datastores.restart_postgres()
 

@@ -18,7 +18,7 @@ from harness.edge import Edge
 from harness.log import say
 from harness.pods import Pod, docker
 from harness.podspec import Obj, Objects
-from harness.render import rehearsal_values, render
+from harness.render import ROOT, VALUES_FILE, rehearsal_values, render
 from harness.workloads import Context, Deployment, RolloutError, hook_order, run_cronjob, run_job_object
 
 READY_TIMEOUT = 180.0
@@ -28,7 +28,10 @@ PostRender = Callable[[list[Obj]], list[Obj]]
 class Cluster:
     """The release running in Docker behind a local nginx, with the embedded PostgreSQL and Redis."""
 
-    def __init__(self, *overrides: Mapping[str, Any], post_render: PostRender | None = None) -> None:
+    def __init__(
+        self, *overrides: Mapping[str, Any], post_render: PostRender | None = None, tree: Path = ROOT
+    ) -> None:
+        self.tree = tree  # whose charts and rehearsal values: this checkout's, or a previous release's
         self.run_id = f"reh{uuid.uuid4().hex[:6]}"
         self.dir = Path(tempfile.mkdtemp(prefix=f"docket-{self.run_id}-"))
         self.overrides = list(overrides)
@@ -55,10 +58,11 @@ class Cluster:
         return str(self.values().get("global", {}).get("image", {}).get("tag", ""))
 
     def values(self, *more: Mapping[str, Any]) -> dict[str, Any]:
-        return rehearsal_values(self.generated, *self.overrides, *more)
+        values_file = self.tree / VALUES_FILE.relative_to(ROOT)
+        return rehearsal_values(self.generated, *self.overrides, *more, values_file=values_file)
 
     def render(self, values: Mapping[str, Any], *, upgrade: bool = False) -> list[Obj]:
-        objects = self.post_render(render(values, upgrade=upgrade))
+        objects = self.post_render(render(values, upgrade=upgrade, charts=self.tree / "charts"))
         say(f"rendered {len(objects)} objects: " + ", ".join(sorted({o["kind"] for o in objects})))
         return objects
 
@@ -100,9 +104,13 @@ class Cluster:
         self._run_hooks(objects, "post-install")
         self.status()
 
-    def upgrade(self, *more: Mapping[str, Any], timeout: float = READY_TIMEOUT) -> None:
-        """`helm upgrade --wait`: pre-upgrade hooks while the old pods serve, then rolling updates."""
+    def upgrade(
+        self, *more: Mapping[str, Any], timeout: float = READY_TIMEOUT, tree: Path | None = None
+    ) -> None:
+        """`helm upgrade --wait`: pre-upgrade hooks while the old pods serve, then rolling updates,
+        then post-upgrade hooks; ``tree`` upgrades to another checkout's charts (a new release)."""
         assert self.context is not None
+        self.tree = tree or self.tree
         objects = self.render(self.values(*more), upgrade=True)
         self.objects = Objects(objects)
         self.context.objects = self.objects

@@ -26,14 +26,15 @@ Obj = dict[str, Any]
 
 
 @functools.cache
-def _umbrella() -> helm.Chart:
-    """charts/ copied once with the umbrella's file:// dependencies built (offline)."""
+def _umbrella(charts: Path = CHARTS) -> helm.Chart:
+    """``charts`` (this tree's, or a previous release's) copied once with the umbrella's file://
+    dependencies built (offline)."""
     sys.path.insert(0, str(CHARTS / "tools"))
     import chartpack
 
     root = Path(tempfile.mkdtemp(prefix="docket-rehearsal-charts-"))
     for chart in ("common", "api", "web", "worker", "docket"):
-        shutil.copytree(CHARTS / chart, root / chart, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
+        shutil.copytree(charts / chart, root / chart, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
     chartpack.build_dependencies(root)
     return helm.Chart.load(root / "docket")
 
@@ -49,17 +50,17 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
-def rehearsal_values(*overrides: Mapping[str, Any]) -> dict[str, Any]:
+def rehearsal_values(*overrides: Mapping[str, Any], values_file: Path = VALUES_FILE) -> dict[str, Any]:
     """tests/rehearsal/values.yaml with ``overrides`` merged on top, as `-f values.yaml --set ...` would."""
-    values: dict[str, Any] = yaml.safe_load(VALUES_FILE.read_text()) or {}
+    values: dict[str, Any] = yaml.safe_load(values_file.read_text()) or {}
     for override in overrides:
         values = merge(values, override)
     return values
 
 
-def render(values: Mapping[str, Any], *, upgrade: bool = False) -> list[Obj]:
+def render(values: Mapping[str, Any], *, upgrade: bool = False, charts: Path = CHARTS) -> list[Obj]:
     """Every object the umbrella chart renders for ``values`` (hooks included), in template order."""
-    files = _umbrella().render(
+    files = _umbrella(charts).render(
         copy.deepcopy(dict(values)),
         name=RELEASE,
         namespace=NAMESPACE,

@@ -7,6 +7,7 @@ import itertools
 import random
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -151,3 +152,27 @@ def closed_loop_capacity(
     rate = done["ok"] / (time.monotonic() - started)
     say(f"capacity: {rate:.1f} requests/s with {concurrency} clients ({dict(done)})")
     return rate
+
+
+def mixed_requests(word: str, uploads: list[tuple[httpx.Client, str]]) -> dict[str, tuple[float, Request]]:
+    """Reads of the API and the web, and uploads, each judged by the status it must get."""
+
+    def listing(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
+        status = http.get("/api/v1/documents").status_code
+        return status == 200, f"list {status}"
+
+    def search(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
+        status = http.get("/api/v1/search", params={"q": word}).status_code
+        return status == 200, f"search {status}"
+
+    def page(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
+        status = http.get("/").status_code
+        return status == 200, f"web / {status}"
+
+    def add(http: httpx.Client, rng: random.Random) -> tuple[bool, str]:
+        response = upload(http, "load.md", f"# load\n\n{word} {rng.random()} {uuid.uuid4()}\n")
+        if response.status_code == 201:
+            uploads.append((http, response.json()["id"]))
+        return response.status_code == 201, f"upload {response.status_code}"
+
+    return {"list": (50, listing), "search": (20, search), "page": (15, page), "upload": (15, add)}
