@@ -27,9 +27,29 @@ def source_address() -> str:
     return f"127.0.{3 + n // 250}.{1 + n % 250}"
 
 
+class _RetryClosedKeepAlive(httpx.HTTPTransport):
+    """Sends a GET again, once, when the reused keep-alive connection closed before any answer, as
+    browsers do with an idempotent request (RFC 9110, 9.2.2). The edge reloads nginx on every
+    readiness change, and a reload closes idle keep-alive connections: a request that picked one just
+    then is lost before any server saw it. ingress-nginx changes endpoints without a reload."""
+
+    retried = 0
+    _lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return super().handle_request(request)
+        except httpx.RemoteProtocolError as exc:
+            if request.method != "GET" or "without sending a response" not in str(exc):
+                raise
+            with self._lock:
+                _RetryClosedKeepAlive.retried += 1
+            return super().handle_request(request)
+
+
 def client(base: str, source: str | None = None, timeout: float = 30) -> httpx.Client:
     """An HTTPS client of the edge; the certificate is self-signed, TLS is still required."""
-    transport = httpx.HTTPTransport(local_address=source or source_address(), verify=False, retries=0)
+    transport = _RetryClosedKeepAlive(local_address=source or source_address(), verify=False, retries=0)
     return httpx.Client(base_url=base, transport=transport, timeout=timeout)
 
 
@@ -61,6 +81,7 @@ class Load:
         self._thread = threading.Thread(target=self._schedule, name="load", daemon=True)
         self._pool = ThreadPoolExecutor(max_workers=96, thread_name_prefix="load")
         self._lock = threading.Lock()
+        self._retried_before = _RetryClosedKeepAlive.retried
         self.late = 0  # requests that could not start on time (the pool was full): the load was not open
 
     def start(self) -> Load:
@@ -116,6 +137,7 @@ class Load:
         return {
             "requests": total,
             "failed": failed,
+            "gets_resent_after_a_reload": _RetryClosedKeepAlive.retried - self._retried_before,
             "late_starts": self.late,
             "by_kind": {n: dict(o.statuses) for n, o in self.outcomes.items()},
             "failures": [f for o in self.outcomes.values() for f in o.failures][:20],
