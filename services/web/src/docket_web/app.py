@@ -27,13 +27,16 @@ from docket_web.pages.auth import AuthController
 from docket_web.pages.documents import DocumentController
 from docket_web.pages.live import status_events
 from docket_web.pages.search import search
+from docket_web.pages.tokens import TokenController
 from docket_web.pages.uploads import CSRF_HEADER, upload_router
+from docket_web.pages.workspaces import InvitationController, WorkspaceController
 from docket_web.server.api import ApiUnavailableError
 from docket_web.server.assets import AssetManifest, static_asset
 from docket_web.server.body_deadline import BodyDeadlineMiddleware
 from docket_web.server.csrf import BoundedCSRFMiddleware
 from docket_web.server.errors import EXCEPTION_HANDLERS
 from docket_web.server.filters import FILTERS, TESTS
+from docket_web.server.render import with_query
 from docket_web.server.sessions import SessionStore
 from docket_web.server.signed_in import SignedInMiddleware
 from docket_web.settings import WebSettings
@@ -97,6 +100,7 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["asset"] = assets.url
+        engine.engine.globals["url"] = with_query
         engine.engine.filters.update(FILTERS)
         engine.engine.tests.update(TESTS)
 
@@ -104,6 +108,9 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
         route_handlers=[
             AuthController,
             DocumentController,
+            WorkspaceController,
+            InvitationController,
+            TokenController,
             upload_router(settings),
             status_events,
             search,

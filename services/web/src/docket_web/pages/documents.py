@@ -14,9 +14,15 @@ from litestar.response import Redirect, Stream, Template
 
 from docket_core.contracts import DOCUMENT_STATUSES, DocumentStatus
 from docket_web.server.api import Api, raise_for_status
+from docket_web.server.forms import RefusedError, change, field
 from docket_web.server.render import AnyRequest, Pager, page, provide_api, with_query
+from docket_web.server.tags import MAX_TAG_FILTERS, chosen_tags, split_tags
+from docket_web.server.workspaces import load_workspaces
 
 PAGE_SIZE = 20
+MAX_TAG_CHIPS = 30  # the workspace's most used tags offered as filters
+MAX_TITLE_FORM_CHARS = 400  # twice what the API accepts, so its own message says what is wrong
+MAX_TAGS_FORM_CHARS = 2000
 # headers of the API's download that the browser needs, passed through unchanged
 DOWNLOAD_HEADERS = (
     "content-type",
@@ -35,6 +41,8 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 Cursor = Annotated[str | None, QueryParameter(max_length=400)]
 BackStack = Annotated[list[str] | None, QueryParameter(max_items=40)]
+WorkspaceQuery = Annotated[str, QueryParameter(max_length=40)]
+TagQuery = Annotated[list[str] | None, QueryParameter(max_items=MAX_TAG_FILTERS)]
 
 
 class DocumentController(Controller):
@@ -50,33 +58,86 @@ class DocumentController(Controller):
         status: FromQuery[DocumentStatus | Literal[""]] = "",
         cursor: Cursor = None,
         back: BackStack = None,
+        workspace: WorkspaceQuery = "",
+        tag: TagQuery = None,
     ) -> Template:
-        """The user's documents, newest first, filtered and paged; live badges for the unfinished."""
+        """The workspace's documents, newest first, filtered and paged; live badges for the unfinished."""
         api.require_session()
+        ws = await load_workspaces(api, workspace)
         q = q.strip()
-        params = {"limit": PAGE_SIZE, "cursor": cursor, "status": status, "q": q}
+        tags = chosen_tags(tag)
+        params = {
+            "limit": PAGE_SIZE,
+            "cursor": cursor,
+            "status": status,
+            "q": q,
+            "workspace_id": ws.current.id,
+            "tag": tags,
+        }
         listing = await api.get_json("/api/v1/documents", params)
-        pager = Pager(
-            "/documents", {"q": q, "status": status}, cursor, back or [], listing.get("next_cursor")
-        )
+        tag_counts = await api.get_json(f"/api/v1/workspaces/{ws.current.id}/tags")
+        filters = {"q": q, "status": status, **ws.query, "tag": tags}
+        pager = Pager("/documents", filters, cursor, back or [], listing.get("next_cursor"))
         return page(
             request,
             "documents.html",
+            ws=ws,
             documents=listing["items"],
             q=q,
             status_filter=status,
             statuses=DOCUMENT_STATUSES,
             pager=pager,
-            filtered=bool(q or status),
+            filtered=bool(q or status or tags),
+            tags=tags,
+            tag_counts=tag_counts[:MAX_TAG_CHIPS],
+            live=not (cursor or q or status or tags),
         )
 
     @get("/{document_id:uuid}")
     async def show(
         self, request: AnyRequest, api: NamedDependency[Api], document_id: FromPath[uuid.UUID]
     ) -> Template:
-        """One document: its details, its text preview and what can be done with it."""
+        """One document: its details, its text preview and what the user's role lets them do with it."""
+        return await self._document_page(request, api, document_id)
+
+    async def _document_page(
+        self,
+        request: AnyRequest,
+        api: Api,
+        document_id: uuid.UUID,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        form: dict[str, str] | None = None,
+    ) -> Template:
         document = await api.get_json(f"/api/v1/documents/{document_id}")
-        return page(request, "document.html", document=document)
+        ws = await load_workspaces(api, document["workspace_id"])
+        edit = form or {"title": document["title"], "tags": ", ".join(document.get("tags") or [])}
+        return page(request, "document.html", status=status, ws=ws, document=document, error=error, edit=edit)
+
+    @post("/{document_id:uuid}/edit")
+    async def edit(
+        self, request: AnyRequest, api: NamedDependency[Api], document_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        """Change the title and the tags (comma-separated; the API checks their count and form)."""
+        form = await request.form()
+        title = field(form, "title", MAX_TITLE_FORM_CHARS).strip()
+        tags_text = field(form, "tags", MAX_TAGS_FORM_CHARS)
+        body: dict[str, Any] = {"tags": split_tags(tags_text)}
+        if title:
+            body["title"] = title
+        try:
+            await change(api, "PATCH", f"/api/v1/documents/{document_id}", body)
+        except RefusedError as refusal:
+            return await self._document_page(
+                request,
+                api,
+                document_id,
+                status=refusal.status,
+                error=refusal.message,
+                form={"title": title, "tags": tags_text},
+            )
+        return Redirect(f"/documents/{document_id}", status_code=303)
 
     @get("/{document_id:uuid}/download")
     async def download(
@@ -120,16 +181,19 @@ class DocumentController(Controller):
     ) -> Template:
         """Ask before deleting (a page of its own, so it works without a script)."""
         document = await api.get_json(f"/api/v1/documents/{document_id}")
-        return page(request, "delete.html", document=document)
+        ws = await load_workspaces(api, document["workspace_id"])
+        return page(request, "delete.html", ws=ws, document=document)
 
     @post("/{document_id:uuid}/delete", status_code=303)
     async def delete(
         self, request: AnyRequest, api: NamedDependency[Api], document_id: FromPath[uuid.UUID]
     ) -> Redirect:
-        """Delete the document at the API, then go back to the list."""
+        """Delete the document at the API, then go back to its workspace's list."""
+        document = await api.get_json(f"/api/v1/documents/{document_id}")
+        ws = await load_workspaces(api, document["workspace_id"])
         response = await api.send("DELETE", f"/api/v1/documents/{document_id}")
         raise_for_status(response)
-        return Redirect(with_query("/documents", notice="deleted"), status_code=303)
+        return Redirect(with_query("/documents", notice="deleted", **ws.query), status_code=303)
 
     @post("/{document_id:uuid}/reprocess", status_code=303)
     async def reprocess(

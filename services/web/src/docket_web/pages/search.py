@@ -13,6 +13,8 @@ from markupsafe import Markup, escape
 
 from docket_web.server.api import Api
 from docket_web.server.render import AnyRequest, Pager, page, provide_api
+from docket_web.server.tags import MAX_TAG_FILTERS, chosen_tags
+from docket_web.server.workspaces import load_workspaces
 
 MAX_QUERY_CHARS = 200
 PAGE_SIZE = 10
@@ -37,16 +39,30 @@ async def search(
     q: Annotated[str, QueryParameter(max_length=MAX_QUERY_CHARS)] = "",
     cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
     back: Annotated[list[str] | None, QueryParameter(max_items=40)] = None,
+    workspace: Annotated[str, QueryParameter(max_length=40)] = "",
+    tag: Annotated[list[str] | None, QueryParameter(max_items=MAX_TAG_FILTERS)] = None,
 ) -> Template:
-    """Search the user's ready documents; without a query, explain what search does."""
+    """Search the ready documents of the current workspace; without a query, explain what search does."""
     api.require_session()
+    ws = await load_workspaces(api, workspace)
     query = q.strip()
+    tags = chosen_tags(tag)
     hits: list[dict[str, object]] = []
     pager = None
     if query:
-        found = await api.get_json("/api/v1/search", {"q": query, "cursor": cursor, "limit": PAGE_SIZE})
+        params = {
+            "q": query,
+            "cursor": cursor,
+            "limit": PAGE_SIZE,
+            "workspace_id": ws.current.id,
+            "tag": tags,
+        }
+        found = await api.get_json("/api/v1/search", params)
         hits = [
             {**hit, "snippet": safe_snippet(str(hit.get("snippet_html") or ""))} for hit in found["items"]
         ]
-        pager = Pager("/search", {"q": query}, cursor, back or [], found.get("next_cursor"))
-    return page(request, "search.html", q=query, hits=hits, pager=pager, searched=bool(query))
+        filters = {"q": query, **ws.query, "tag": tags}
+        pager = Pager("/search", filters, cursor, back or [], found.get("next_cursor"))
+    return page(
+        request, "search.html", ws=ws, q=query, tags=tags, hits=hits, pager=pager, searched=bool(query)
+    )

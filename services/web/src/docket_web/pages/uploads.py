@@ -25,7 +25,8 @@ from docket_web.server.api import Api, problem_of, raise_for_status, retry_after
 from docket_web.server.errors import wait_phrase
 from docket_web.server.filters import filesize
 from docket_web.server.form_relay import TooManyFilesError, relay_upload_form
-from docket_web.server.render import AnyRequest, page, provide_api
+from docket_web.server.render import AnyRequest, page, provide_api, with_query
+from docket_web.server.workspaces import load_workspaces, parse_workspace_id
 from docket_web.settings import WebSettings
 
 CSRF_HEADER = "x-csrftoken"
@@ -100,6 +101,9 @@ def outcome_of(response: httpx.Response, filename: str, limit: int) -> Outcome:
             f"Try again in {wait_phrase(wait)}." if wait else "Try again soon."
         )
         return Outcome(filename, False, 429, "rate-limited", message)
+    if status == 403 and str(problem.get("type") or "").endswith(":forbidden"):
+        message = "Your role in this workspace does not allow uploads. Ask an admin to make you an editor."
+        return Outcome(filename, False, 403, "forbidden", message)
     if refused := _refused_by_a_limit(response, problem, filename):
         return refused
     raise_for_status(response)
@@ -128,6 +132,12 @@ def _json(outcome: Outcome) -> Response[bytes]:
     return Response(msgspec.json.encode(outcome), status_code=outcome.status, media_type="application/json")
 
 
+def api_upload_path(request: AnyRequest) -> str:
+    """The API's upload route, for the workspace the page named (none: the user's personal one)."""
+    workspace = parse_workspace_id(request.query_params.get("workspace"))
+    return with_query("/api/v1/documents", workspace_id=workspace)
+
+
 async def _upload_streamed(request: AnyRequest, api: Api, limit: int) -> Response[bytes]:
     """The script's upload: one file, whose request body goes to the API as it arrives."""
     declared = request.headers.get("content-length", "")
@@ -140,7 +150,7 @@ async def _upload_streamed(request: AnyRequest, api: Api, limit: int) -> Respons
         return _json(too_large("", limit))
     response = await api.send_once(
         "POST",
-        "/api/v1/documents",
+        api_upload_path(request),
         content=request.stream(),
         headers={"Content-Type": content_type, "Content-Length": declared},
     )
@@ -150,11 +160,10 @@ async def _upload_streamed(request: AnyRequest, api: Api, limit: int) -> Respons
 async def _upload_form(request: AnyRequest, api: Api, settings: WebSettings) -> Template:
     """The form's upload (no script): each file of the form relayed to the API as it arrives."""
     limit = settings.max_upload_bytes
+    target = api_upload_path(request)
 
     async def send(filename: str, content_type: str, body: AsyncIterator[bytes]) -> Outcome:
-        response = await api.send_once(
-            "POST", "/api/v1/documents", content=body, headers={"Content-Type": content_type}
-        )
+        response = await api.send_once("POST", target, content=body, headers={"Content-Type": content_type})
         return outcome_of(response, filename, limit)
 
     try:
@@ -172,11 +181,19 @@ async def _upload_form(request: AnyRequest, api: Api, settings: WebSettings) -> 
             f"Upload at most {settings.upload_max_files} files at a time; "
             "the files after those were not uploaded."
         )
-        return page(request, "upload.html", status=400, error=error, results=exc.done, **_limits(settings))
+        return page(
+            request, "upload.html", status=400, error=error, results=exc.done, **await _context(request, api)
+        )
     if not outcomes:
         error = "Choose one or more files to upload."
-        return page(request, "upload.html", status=400, error=error, **_limits(settings))
-    return page(request, "upload.html", results=outcomes, **_limits(settings))
+        return page(request, "upload.html", status=400, error=error, **await _context(request, api))
+    return page(request, "upload.html", results=outcomes, **await _context(request, api))
+
+
+async def _context(request: AnyRequest, api: Api) -> dict[str, Any]:
+    """What the upload page shows: the limits, and the workspace the files go to."""
+    ws = await load_workspaces(api, request.query_params.get("workspace"))
+    return {"ws": ws, **_limits(request.app.state.settings)}
 
 
 def _limits(settings: WebSettings) -> dict[str, Any]:
@@ -196,7 +213,7 @@ def upload_router(settings: WebSettings) -> Router:
     async def upload_page(request: AnyRequest, api: NamedDependency[Api]) -> Template:
         """The upload form: pick or drop files."""
         api.require_session()
-        return page(request, "upload.html", **_limits(settings))
+        return page(request, "upload.html", **await _context(request, api))
 
     @post("/upload", request_max_body_size=form_limit)
     async def upload(request: AnyRequest, api: NamedDependency[Api]) -> Response[Any]:

@@ -249,8 +249,60 @@
     }
   }
 
+  /* ---- the list follows new documents (another member's uploads) ------------------------------------ */
+  var LIST_POLL_MS = 5000;
+
+  function docIds(root) {
+    return Array.prototype.map.call(root.querySelectorAll("[data-doc-id]"), function (badge) {
+      return badge.getAttribute("data-doc-id");
+    }).join(" ");
+  }
+
+  function followList(region) {
+    function poll() {
+      if (document.visibilityState === "hidden" || !window.fetch || !window.DOMParser) { return; }
+      window.fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (!html) { return; }
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("document-list");
+          if (!fresh || docIds(fresh) === docIds(region)) { return; }
+          var before = docIds(region);
+          region.replaceChildren.apply(region, Array.prototype.map.call(fresh.childNodes, function (node) {
+            return document.importNode(node, true);
+          }));
+          badgesById = {};
+          Array.prototype.forEach.call(document.querySelectorAll("[data-doc-id]"), watch);
+          if (docIds(region).length > before.length) { announce("New documents are in the list."); }
+        })
+        .catch(function () { /* the next poll tries again */ });
+    }
+    window.setInterval(poll, LIST_POLL_MS);
+  }
+
+  /* ---- small helpers: the workspace switcher and copy buttons -------------------------------------- */
+  function setupSwitcher(select) {
+    select.addEventListener("change", function () { if (select.form) { select.form.submit(); } });
+  }
+
+  function setupCopy(button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.value).then(function () {
+        announce("Copied.");
+        button.textContent = "Copied";
+      }, function () { source.select(); });
+    });
+  }
+
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-doc-id]"), watch);
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), setupSwitcher);
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), setupCopy);
+    var list = document.querySelector("[data-live-list]");
+    if (list) { followList(list); }
     var form = document.getElementById("upload-form");
     if (form && window.FormData && window.XMLHttpRequest) { setupUpload(form); }
   }
