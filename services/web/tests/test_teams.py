@@ -134,6 +134,20 @@ def test_a_viewer_reads_but_cannot_change_until_promoted(ada: Browser, bob: Brow
     assert ada.get(f"/documents/{document}").status_code == 404
 
 
+def test_the_list_script_learns_the_newest_document_of_its_workspace_only(ada: Browser, bob: Browser) -> None:
+    workspace = create_workspace(ada, "Newest")
+    listing = ada.get(f"/documents?workspace={workspace}").text
+    assert f'data-live-list="/documents/newest?workspace={workspace}"' in listing
+    json = {"Accept": "application/json"}
+    assert ada.get(f"/documents/newest?workspace={workspace}", headers=json).json() == {"id": None}
+    shared = upload(ada, workspace, "shared.txt", b"In the shared workspace.")
+    assert ada.get(f"/documents/newest?workspace={workspace}", headers=json).json() == {"id": shared}
+    assert ada.get("/documents/newest", headers=json).json() == {"id": None}, "the personal one by default"
+    refused = bob.get(f"/documents/newest?workspace={workspace}", headers=json)
+    assert refused.status_code == 404
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+
 def test_a_non_member_gets_404_on_every_page_of_the_workspace(ada: Browser, bob: Browser) -> None:
     workspace = create_workspace(ada, "Private")
     document = upload(ada, workspace, "secret.txt", b"Only for members.")

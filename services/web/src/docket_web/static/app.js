@@ -250,30 +250,40 @@
   }
 
   /* ---- the list follows new documents (another member's uploads) ------------------------------------ */
-  var LIST_POLL_MS = 5000;
+  // one small call per interval (the newest document's id); the list is re-read only when that changes
+  var LIST_POLL_MS = 10000;
 
   function docIds(root) {
     return Array.prototype.map.call(root.querySelectorAll("[data-doc-id]"), function (badge) {
       return badge.getAttribute("data-doc-id");
-    }).join(" ");
+    });
+  }
+
+  function replaceList(region) {
+    return window.fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("document-list");
+        if (!fresh) { return; }
+        region.replaceChildren.apply(region, Array.prototype.map.call(fresh.childNodes, function (node) {
+          return document.importNode(node, true);
+        }));
+        badgesById = {};
+        Array.prototype.forEach.call(document.querySelectorAll("[data-doc-id]"), watch);
+        announce("New documents are in the list.");
+      });
   }
 
   function followList(region) {
+    var url = region.getAttribute("data-live-list");
     function poll() {
       if (document.visibilityState === "hidden" || !window.fetch || !window.DOMParser) { return; }
-      window.fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
-        .then(function (response) { return response.ok ? response.text() : null; })
-        .then(function (html) {
-          if (!html) { return; }
-          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("document-list");
-          if (!fresh || docIds(fresh) === docIds(region)) { return; }
-          var before = docIds(region);
-          region.replaceChildren.apply(region, Array.prototype.map.call(fresh.childNodes, function (node) {
-            return document.importNode(node, true);
-          }));
-          badgesById = {};
-          Array.prototype.forEach.call(document.querySelectorAll("[data-doc-id]"), watch);
-          if (docIds(region).length > before.length) { announce("New documents are in the list."); }
+      window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (newest) {
+          if (!newest || !newest.id || docIds(region)[0] === newest.id) { return null; }
+          return replaceList(region);
         })
         .catch(function () { /* the next poll tries again */ });
     }
