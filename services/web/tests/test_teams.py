@@ -423,3 +423,21 @@ def test_the_audit_page_is_for_admins(ada: Browser, bob: Browser) -> None:
     assert "bob@example.com" in audit.text  # the actor of the accepted invitation, by email
     assert "Audit log" not in bob.get(f"/documents?workspace={workspace}").text
     assert bob.get(f"/workspaces/{workspace}/audit").status_code == 403
+
+
+def test_an_editor_cannot_flood_a_workspace_with_tags_past_the_api_limit(ada: Browser) -> None:
+    workspace = create_workspace(ada, "Tag flood")
+    token = ada.csrf_token("/workspaces")
+    statuses = []
+    for n in range(26):  # 20 new tags on each: the workspace's 500 are spent by the 25th
+        document = upload(ada, workspace, f"d{n}.txt", f"Document number {n}.".encode())
+        tags = ", ".join(f"t{n}-{i}" for i in range(20))
+        edited = ada.post(
+            f"/documents/{document}/edit", data={"_csrf_token": token, "title": f"D{n}", "tags": tags}
+        )
+        statuses.append(edited.status_code)
+    assert statuses[:25] == [303] * 25
+    assert statuses[25] == 403
+    assert "alert error" in edited.text
+    assert 'value="t25-0, t25-1' in edited.text, "the form keeps what was typed"
+    assert "Nothing matches these filters" in ada.get(f"/documents?workspace={workspace}&tag=t25-0").text
