@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from docket_core import db
 from docket_core.db import create_pool
 from docket_core.settings import CommonSettings, SettingsError, load_settings
 
@@ -85,3 +86,35 @@ def test_a_connection_the_server_ended_is_replaced_on_checkout_not_lent_out(data
             assert again["pid"] != row["pid"]
 
     asyncio.run(run())
+
+
+def _last_statement_of(database_url: str, pid: int) -> str:
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        row = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_recently_returned_live_connection_is_lent_without_a_round_trip(database_url: str) -> None:
+    """The checkout check costs a round trip only when the connection may be dead."""
+
+    async def run() -> tuple[str, str]:
+        async with create_pool(_settings(database_url), "docket-test") as pool:
+            async with pool.connection() as conn:
+                await conn.execute("SELECT 'marker-statement'")
+                pid = conn.pgconn.backend_pid
+            async with pool.connection() as conn:
+                fresh = _last_statement_of(database_url, pid)
+            db.IDLE_CHECK_SECONDS = 0.0  # now every checkout counts as long idle
+            async with pool.connection() as conn:
+                checked = _last_statement_of(database_url, pid)
+        return fresh, checked
+
+    idle_before = db.IDLE_CHECK_SECONDS
+    try:
+        fresh, checked = asyncio.run(run())
+    finally:
+        db.IDLE_CHECK_SECONDS = idle_before
+    # the pool's context manager committed on return; a checkout check would have sent "" after it
+    assert fresh == "COMMIT", "a fresh, quiet connection is lent as it is"
+    assert checked == "", "a long-idle connection gets psycopg_pool's empty-statement check"

@@ -18,9 +18,13 @@ the primary directly). docs/configuration.md explains the choice for operators.
 
 from __future__ import annotations
 
+import select
+import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -51,8 +55,9 @@ def create_pool(settings: CommonSettings, application_name: str, conninfo: str |
     kwargs: dict[str, Any] = {"application_name": application_name, "row_factory": dict_row}
     # A pooled connection the server has ended (PostgreSQL restarted or failed over, an admin's
     # pg_terminate_backend) would be lent out once per pooled slot and fail its request; checked on
-    # checkout (one round trip on loopback or in the cluster), it is replaced instead.
-    check: Callable[[AsyncConnection[Any]], Awaitable[None]] | None = AsyncConnectionPool.check_connection
+    # checkout, it is replaced instead. The check costs a round trip only when there is a reason to
+    # doubt the connection (see check_if_suspect).
+    check: Callable[[AsyncConnection[Any]], Awaitable[None]] | None = check_if_suspect
     if settings.database_pooler == "transaction":
         kwargs["prepare_threshold"] = None
         check = _begin_with(server)
@@ -66,8 +71,42 @@ def create_pool(settings: CommonSettings, application_name: str, conninfo: str |
         open=False,
         name=application_name,
         check=check,
+        reset=_stamp_returned,
         kwargs=kwargs,
     )
+
+
+# A connection idle longer than this gets the full round-trip check on checkout, whatever its socket
+# says (a peer that vanished without closing, such as a partitioned node).
+IDLE_CHECK_SECONDS = 5.0
+_returned_at: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+
+async def _stamp_returned(conn: AsyncConnection[Any]) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def check_if_suspect(conn: AsyncConnection[Any]) -> None:
+    """Check a connection on checkout with a round trip only if it may be dead; raise if it is.
+
+    An idle pooled connection has nothing to read: PostgreSQL sends nothing unasked on a session
+    without LISTEN. When the server ends the session (a restart, a failover, pg_terminate_backend)
+    it first sends the FATAL error and then closes the socket, so the socket turns readable. A
+    readable socket, a connection already known broken, or one idle longer than
+    ``IDLE_CHECK_SECONDS`` gets psycopg_pool's round-trip check; any other costs one ``select``.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the pooled connection is closed")
+    idle = time.monotonic() - _returned_at.get(conn, 0.0)
+    if idle < IDLE_CHECK_SECONDS and not _socket_readable(conn.pgconn.socket):
+        return
+    await AsyncConnectionPool.check_connection(conn)
+
+
+def _socket_readable(fd: int) -> bool:
+    poller = select.poll()  # not select.select: it cannot take a descriptor above 1023
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _begin_with(server: dict[str, str]) -> Callable[[AsyncConnection[Any]], Awaitable[None]]:
