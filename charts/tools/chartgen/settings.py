@@ -13,6 +13,7 @@ COMMON_CONFIG: dict[str, Schema] = {
     "REDIS_SOCKET_TIMEOUT": number(0, exclusive=True),
     "SENTRY_TRACES_SAMPLE_RATE": number(0, 1),
     "OTEL_EXPORTER_OTLP_ENDPOINT": {"type": "string", "pattern": "^(https?://.+)?$"},
+    "TRACES_SAMPLE_RATIO": number(0, 1),
     "SHUTDOWN_GRACE_SECONDS": number(0),
     "HOST": NONEMPTY,
     "PORT": integer(1024, 65535),

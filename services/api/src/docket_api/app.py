@@ -38,7 +38,11 @@ def create_app(settings: ApiSettings | None = None, span_processor: SpanProcesso
     configure_logging(settings.log_level, SERVICE_NAME)
     sentry_on = init_sentry(settings, SERVICE_NAME)
     provider = build_tracer_provider(
-        SERVICE_NAME, settings.release, settings.otel_exporter_otlp_endpoint, span_processor
+        SERVICE_NAME,
+        settings.release,
+        settings.otel_exporter_otlp_endpoint,
+        span_processor,
+        sample_ratio=settings.traces_sample_ratio,
     )
     if provider is not None:
         instrument_libraries(provider)
@@ -64,6 +68,7 @@ def create_app(settings: ApiSettings | None = None, span_processor: SpanProcesso
                 lifecycle,
                 lambda: {"database": lambda: check_database(app), "redis": lambda: check_redis(app)},
                 provider,
+                trace_sample_ratio=settings.traces_sample_ratio,
             ),
             StrictStructSchemaPlugin(),
         ],

@@ -50,6 +50,8 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
     sentry_dsn: str = ""
     sentry_traces_sample_rate: float = 0.0
     otel_exporter_otlp_endpoint: str = ""
+    # share of traces started here that are kept (a caller's traceparent decides for its requests)
+    traces_sample_ratio: float = 0.1
     shutdown_grace_seconds: float = 30.0
     host: str = "127.0.0.1"
     port: int = 8000
@@ -77,6 +79,8 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
             )
         if self.workers < 1:
             raise SettingsError("WORKERS must be at least 1")
+        if not 0.0 <= self.traces_sample_ratio <= 1.0:
+            raise SettingsError("TRACES_SAMPLE_RATIO must be between 0 and 1")
         if self.reload and self.is_production:
             raise SettingsError("RELOAD is for the development loop and must be false in production")
         if self.read_your_writes_seconds < 0:

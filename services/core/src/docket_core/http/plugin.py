@@ -30,10 +30,12 @@ class ServicePlugin(InitPluginProtocol):
         lifecycle: Lifecycle,
         readiness_checks: Callable[[], Mapping[str, Check]],
         tracer_provider: TracerProvider | None = None,
+        trace_sample_ratio: float = 1.0,
     ) -> None:
         self.lifecycle = lifecycle
         self.readiness_checks = readiness_checks
         self.tracer_provider = tracer_provider
+        self.trace_sample_ratio = trace_sample_ratio
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.extend(
@@ -43,10 +45,12 @@ class ServicePlugin(InitPluginProtocol):
         app_config.exception_handlers = {**EXCEPTION_HANDLERS, **app_config.exception_handlers}
         app_config.on_startup.append(lambda: self.lifecycle.chain_signal_handlers())
         if self.tracer_provider is not None:
-            from litestar.plugins.opentelemetry import OpenTelemetryConfig
+            from docket_core.http.tracing import SampledTracingConfig, SampledTracingMiddleware
 
-            otel = OpenTelemetryConfig(
+            otel = SampledTracingConfig(
                 tracer_provider=self.tracer_provider,
+                middleware_class=SampledTracingMiddleware,
+                sample_ratio=self.trace_sample_ratio,
                 exclude=[f"^{path}$" for path in PROBE_PATHS],
                 server_request_hook_handler=scrub_server_span,
                 # one server span per request; the per-message send/receive spans cost 0.2 ms each
