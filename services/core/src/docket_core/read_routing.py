@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 T = TypeVar("T")
+A = TypeVar("A")
 Pool = AsyncConnectionPool[AsyncConnection[Any]]
 Read = Callable[[AsyncConnection[Any]], Awaitable[T]]
 
@@ -155,6 +156,23 @@ class ReadRouter:
             logger.warning("replica unavailable, reading from the primary: %s", type(exc).__name__)
             return await self._on_primary(read, "replica_unavailable")
         return await self._on_primary(read, "not_replayed")
+
+    async def run_after(
+        self,
+        user_id: str,
+        first: Callable[[AsyncConnection[Any]], Awaitable[A]],
+        read: Callable[[AsyncConnection[Any], A], Awaitable[T]],
+    ) -> T:
+        """``first(conn)`` on the primary (such as a membership check), then ``read(conn, its result)``
+        where :meth:`run` would run it. Without a replica both share one checkout of the primary."""
+        if self.replica is None:
+            async with self.primary.connection() as conn:
+                result = await read(conn, await first(conn))
+            READS.labels("primary", "no_replica").inc()
+            return result
+        async with self.primary.connection() as conn:
+            found = await first(conn)
+        return await self.run(user_id, lambda conn: read(conn, found))
 
     async def _on_primary(self, read: Read[T], reason: str) -> T:
         async with self.primary.connection() as conn:

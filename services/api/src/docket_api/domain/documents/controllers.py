@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, MediaType, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -174,8 +174,10 @@ class DocumentController(Controller):
         q: Annotated[str | None, TITLE_PREFIX] = None,
         workspace_id: Annotated[uuid.UUID | None, WORKSPACE_QUERY] = None,
         tag: Annotated[list[str] | None, TAG_QUERY] = None,
-    ) -> DocumentPage:
-        return await documents.page(caller, workspace_id, limit, cursor, status, q, tag_filter(tag))
+    ) -> Response[DocumentPage]:
+        # PostgreSQL builds the body (the same JSON a DocumentPage encodes to); it passes through as is
+        body = await documents.page_json(caller, workspace_id, limit, cursor, status, q, tag_filter(tag))
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @get(
         "/{document_id:uuid}", summary="A document's metadata and text preview", responses=DOCUMENT_RESPONSES

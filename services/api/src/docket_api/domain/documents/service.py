@@ -230,6 +230,38 @@ class DocumentService:
         last = rows[limit - 1] if len(rows) > limit else None
         return DocumentPage(items, encode_cursor(last["created_at"], last["id"]) if last else None)
 
+    async def page_json(
+        self,
+        caller: Caller,
+        workspace_id: uuid.UUID | None,
+        limit: int,
+        cursor: str | None,
+        status: str | None,
+        title_prefix: str | None,
+        tags: list[str],
+    ) -> bytes:
+        """The page :meth:`page` returns, as its JSON body, built by PostgreSQL."""
+        after = decode_cursor(cursor) if cursor else None
+
+        async def readable(conn: AsyncConnection[Any]) -> list[uuid.UUID]:  # membership: the primary's
+            if workspace_id is not None:
+                await authorize(conn, caller.principal, workspace_id, Action.READ_DOCUMENTS)
+                return [workspace_id]
+            return await visible_workspaces(conn, caller.principal)
+
+        async def read(conn: AsyncConnection[Any], workspaces: list[uuid.UUID]) -> bytes:
+            return await repo.page_json(
+                conn,
+                workspaces,
+                limit=limit,
+                after=after,
+                status=status,
+                title_prefix=title_prefix,
+                tags=tags,
+            )
+
+        return await self.reads.run_after(caller.user_id, readable, read)
+
     async def get(self, caller: Caller, document_id: uuid.UUID) -> DocumentDetail:
         async with self.pool.connection() as conn:
             workspace_id = await self._workspace_of(conn, caller, document_id, Action.READ_DOCUMENTS)
