@@ -58,7 +58,12 @@ def redact_value(key: str, value: Any) -> Any:
     return value
 
 
-def _trace_ids() -> tuple[str | None, str | None]:
+# A record with this attribute set holds its finished JSON line as its message (the access log).
+PREFORMATTED = "docket_preformatted"
+
+
+def trace_ids() -> tuple[str | None, str | None]:
+    """The trace and span ids to log now: the current span's, else the request's SERVER span's."""
     from opentelemetry import trace
 
     ctx = trace.get_current_span().get_span_context()
@@ -74,7 +79,9 @@ class JsonFormatter(logging.Formatter):
     """Formats each record as one JSON object on one line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        trace_id, span_id = _trace_ids()
+        if getattr(record, PREFORMATTED, False):
+            return str(record.msg)
+        trace_id, span_id = trace_ids()
         payload: dict[str, Any] = {
             "ts": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),

@@ -9,36 +9,14 @@ management port, which a NetworkPolicy can open to them alone.
 from __future__ import annotations
 
 import msgspec
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope, Send
 
-from docket_core.http.observe import PROBE_PATHS
 from docket_core.http.problems import PROBLEM_JSON
 from docket_core.settings import SettingsError
 
 
-class ManagementPortMiddleware:
-    """Answers 404 for the probe paths on the public port, and for everything else on the management port."""
-
-    def __init__(self, app: ASGIApp, management_port: int | None) -> None:
-        self.app = app
-        self.management_port = management_port
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.management_port is None or scope["type"] not in (ScopeType.HTTP, ScopeType.WEBSOCKET):
-            await self.app(scope, receive, send)
-            return
-        server = scope.get("server")
-        on_management_port = server is not None and server[1] == self.management_port
-        if on_management_port == (scope["path"] in PROBE_PATHS):
-            await self.app(scope, receive, send)
-        elif scope["type"] == ScopeType.HTTP:
-            await _not_found(scope, send)
-        else:  # a WebSocket on the wrong port is never accepted
-            await send({"type": "websocket.close", "code": 1008, "reason": ""})
-
-
-async def _not_found(scope: Scope, send: Send) -> None:
+async def not_found(scope: Scope, send: Send) -> None:
+    """A 404 problem for a path this port does not serve."""
     body = msgspec.json.encode(
         {
             "type": "urn:docket:problem:not-found",

@@ -12,10 +12,9 @@ from litestar.types import ASGIApp
 from opentelemetry.sdk.trace import TracerProvider
 
 from docket_core.http.health import Check, health_handlers
-from docket_core.http.management import ManagementPortMiddleware
-from docket_core.http.observe import PROBE_PATHS, ObserveMiddleware
+from docket_core.http.observe import PROBE_PATHS, EdgeMiddleware
 from docket_core.http.problems import EXCEPTION_HANDLERS
-from docket_core.http.security_headers import API_CSP, SecurityHeadersMiddleware
+from docket_core.http.security_headers import API_CSP
 from docket_core.http.unread_body import CloseUnreadBodyMiddleware
 from docket_core.lifecycle import Lifecycle
 from docket_core.metrics import metrics_endpoint
@@ -76,11 +75,7 @@ def wrap_asgi(
     the connection after any answer given before the request body was read (see unread_body.py).
     """
     inner: ASGIApp = CloseUnreadBodyMiddleware(app) if close_unread_bodies else app
-    wrapped = ObserveMiddleware(
-        SecurityHeadersMiddleware(
-            ManagementPortMiddleware(inner, management_port), csp=csp, csp_overrides=csp_overrides
-        )
-    )
+    wrapped = EdgeMiddleware(inner, csp=csp, csp_overrides=csp_overrides, management_port=management_port)
     wrapped.litestar = app  # type: ignore[attr-defined]
     wrapped.management_port = management_port  # type: ignore[attr-defined]
     return wrapped
