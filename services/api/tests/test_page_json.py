@@ -175,3 +175,27 @@ def test_timestamps_are_utc_whatever_the_session_time_zone(
             assert mine[field].endswith("Z")
             assert theirs[field].endswith("+05:30")
             assert dt.datetime.fromisoformat(mine[field]) == dt.datetime.fromisoformat(theirs[field])
+
+
+def test_the_membership_subquery_lists_what_the_membership_ids_list(
+    seeded: tuple[str, list[uuid.UUID], list[str]],
+) -> None:
+    """Without a replica the list embeds the caller's memberships in its statement (one round trip)."""
+    from docket_api.domain.workspaces.authz import MEMBER_WORKSPACES_SQL
+
+    url, workspaces, _ = seeded
+
+    async def both() -> tuple[bytes, bytes]:
+        async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
+            cur = await conn.execute(
+                "SELECT user_id FROM memberships WHERE workspace_id = %s", (workspaces[0],)
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            query = {"limit": 100, "after": None, "status": None, "title_prefix": None}
+            embedded = await repo.page_json(conn, (MEMBER_WORKSPACES_SQL, row["user_id"]), **query)
+            return embedded, await repo.page_json(conn, workspaces, **query)
+
+    embedded, listed = asyncio.run(both())
+    assert embedded == listed
+    assert len(msgspec.json.decode(embedded)["items"]) == 30

@@ -111,6 +111,11 @@ class ReadRouter:
         self.markers = markers
         self._replica_retry_at = 0.0
 
+    @property
+    def primary_only(self) -> bool:
+        """Whether every read goes to the primary (no ``DATABASE_READ_URL``)."""
+        return self.replica is None
+
     async def close(self) -> None:
         """Close the replica's pool (the primary's belongs to its creator)."""
         if self.replica is not None:

@@ -28,6 +28,8 @@ HEADLINE_TEXT_CHARS = 20_000
 
 
 WorkspaceIds = Sequence[uuid.UUID]
+# or the workspaces a subquery selects, with its one parameter (the caller's memberships)
+WorkspaceQuery = tuple[str, Any]
 
 
 async def id_by_hash(conn: AsyncConnection[Any], workspace_id: uuid.UUID, sha256: bytes) -> uuid.UUID | None:
@@ -110,14 +112,18 @@ def _tag_clauses(tags: Sequence[str], alias: str = "documents") -> tuple[list[st
 
 
 def _page_filter(
-    workspace_ids: WorkspaceIds,
+    workspaces: WorkspaceIds | WorkspaceQuery,
     after: tuple[dt.datetime, uuid.UUID] | None,
     status: str | None,
     title_prefix: str | None,
     tags: Sequence[str],
 ) -> tuple[str, list[Any]]:
-    clauses = ["workspace_id = ANY(%s)"]
-    params: list[Any] = [list(workspace_ids)]
+    if isinstance(workspaces, tuple) and len(workspaces) == 2 and isinstance(workspaces[0], str):
+        clauses = [f"workspace_id IN ({workspaces[0]})"]
+        params: list[Any] = [workspaces[1]]
+    else:
+        clauses = ["workspace_id = ANY(%s)"]
+        params = [list(workspaces)]
     if after is not None:
         clauses.append("(created_at, id) < (%s, %s)")
         params.extend(after)
@@ -193,7 +199,7 @@ SELECT json_build_object(
 
 async def page_json(
     conn: AsyncConnection[Any],
-    workspace_ids: WorkspaceIds,
+    workspace_ids: WorkspaceIds | WorkspaceQuery,
     *,
     limit: int,
     after: tuple[dt.datetime, uuid.UUID] | None,
@@ -202,7 +208,7 @@ async def page_json(
     tags: Sequence[str] = (),
 ) -> bytes:
     """The page :func:`page` reads, as the API's JSON body: ``{"items": [...], "next_cursor": ...}``,
-    with no row reaching Python."""
+    with no row reaching Python. ``workspace_ids`` may be a (subquery, parameter) pair instead."""
     where, params = _page_filter(workspace_ids, after, status, title_prefix, tags)
     sql = _PAGE_JSON.format(
         columns=COLUMNS, where=where, created=_rfc3339("created_at"), updated=_rfc3339("updated_at")

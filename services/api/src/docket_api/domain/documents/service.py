@@ -35,7 +35,7 @@ from docket_api.domain.documents.upload import (
     store_blob,
 )
 from docket_api.domain.tags.repository import set_tags, tags_of
-from docket_api.domain.workspaces.authz import Action, authorize, visible_workspaces
+from docket_api.domain.workspaces.authz import Action, authorize, member_workspaces, visible_workspaces
 from docket_api.domain.workspaces.repository import personal_workspace
 from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent, UploadPace
 from docket_core.http.paced_body import paced
@@ -249,7 +249,7 @@ class DocumentService:
                 return [workspace_id]
             return await visible_workspaces(conn, caller.principal)
 
-        async def read(conn: AsyncConnection[Any], workspaces: list[uuid.UUID]) -> bytes:
+        async def read(conn: AsyncConnection[Any], workspaces: list[uuid.UUID] | tuple[str, str]) -> bytes:
             return await repo.page_json(
                 conn,
                 workspaces,
@@ -260,6 +260,11 @@ class DocumentService:
                 tags=tags,
             )
 
+        if workspace_id is None and self.reads.primary_only:
+            # memberships and documents on one server: the membership subquery goes into the statement
+            members = member_workspaces(caller.principal)
+            if members is not None:
+                return await self.reads.run(caller.user_id, lambda conn: read(conn, members))
         return await self.reads.run_after(caller.user_id, readable, read)
 
     async def get(self, caller: Caller, document_id: uuid.UUID) -> DocumentDetail:

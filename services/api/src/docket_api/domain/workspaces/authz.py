@@ -127,10 +127,22 @@ async def authorize(
     return decide(principal, workspace_id, await role_in(conn, principal.user_id, workspace_id), action)
 
 
+# The workspaces a user is a member of, as a subquery another statement can embed (with the user's id).
+MEMBER_WORKSPACES_SQL = "SELECT workspace_id FROM memberships WHERE user_id = %s"
+
+
+def member_workspaces(principal: Principal) -> tuple[str, str] | None:
+    """What :func:`visible_workspaces` reads, as (subquery, user id) for a statement to embed, when the
+    caller's credential reaches all of them (None for a token limited to one workspace); 403 for a
+    token without ``documents:read``."""
+    require_scope(principal, Scope.DOCUMENTS_READ)
+    return (MEMBER_WORKSPACES_SQL, principal.user_id) if principal.workspace_id is None else None
+
+
 async def visible_workspaces(conn: AsyncConnection[Any], principal: Principal) -> list[uuid.UUID]:
     """Every workspace whose documents the caller may read (a limited token: at most its one); 403
     for a token without ``documents:read``."""
     require_scope(principal, Scope.DOCUMENTS_READ)
-    cur = await conn.execute("SELECT workspace_id FROM memberships WHERE user_id = %s", (principal.user_id,))
+    cur = await conn.execute(MEMBER_WORKSPACES_SQL, (principal.user_id,))
     ids = [row["workspace_id"] for row in await cur.fetchall()]  # type: ignore[call-overload]
     return [ws for ws in ids if reaches(principal, ws)]
