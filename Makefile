@@ -162,7 +162,8 @@ charts-docs: install ## regenerate the charts' values.schema.json and README par
 # server settings, seeds 10,000 documents, and measures them against a bare reference app, pgbench and
 # granian (see bench/README.md). ONLY picks sections (read,server,search,memory,upload,worker,backup,images,pooler);
 # DURATION is the seconds of each load run; ROUNDS the alternated rounds (>= 3); WORKERS the API's server
-# processes; BACKUP_MB the blobs added before the backup section. Figures: stdout and bench/results/.
+# processes; BACKUP_MB the blobs added before the backup section; PROFILE=1 records a py-spy flame graph
+# of the read path into bench/profiles/. Figures: stdout and bench/results/.
 # wrk comes from apt when missing; granian is installed into a scratch directory, never into the pins.
 ONLY ?=
 DURATION ?= 10
@@ -170,6 +171,7 @@ ROUNDS ?= 3
 BENCH_WORKERS ?= $(or $(WORKERS),1)
 BACKUP_MB ?= 256
 BENCH_ARGS ?=
+PROFILE ?=
 
 .PHONY: bench
 
@@ -177,4 +179,4 @@ bench: install ## benchmarks vs a bare app, pgbench and granian: ONLY=read,worke
 	@command -v wrk >/dev/null || { echo "bench: installing wrk from apt"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench.run --only "$(ONLY)" --duration $(DURATION) --rounds $(ROUNDS) --workers $(BENCH_WORKERS) \
-	  --backup-mb $(BACKUP_MB) --image-tag $(IMAGE_TAG) $(BENCH_ARGS)
+	  --backup-mb $(BACKUP_MB) --image-tag $(IMAGE_TAG) $(if $(PROFILE),--profile) $(BENCH_ARGS)

@@ -32,6 +32,7 @@ class Options:
     wake_samples: int = 8
     backup_mb: int = 256
     image_tag: str = "dev"
+    profile: bool = False  # record a py-spy flame graph of the read path into bench/profiles/
     base_image: str = "python:3.12-slim-bookworm"
     pg_fsync: bool = True
 

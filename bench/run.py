@@ -48,6 +48,9 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--image-tag", default=defaults.image_tag)
     parser.add_argument("--base-image", default=defaults.base_image)
     parser.add_argument("--no-pg-fsync", action="store_true", help="run PostgreSQL with fsync=off")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy flame graph of Docket's read path (bench/profiles/)"
+    )
     args = parser.parse_args(argv)
     only = tuple(s.strip() for s in args.only.split(",") if s.strip()) or SECTIONS
     unknown = sorted(set(only) - set(SECTIONS))
@@ -68,6 +71,7 @@ def parse(argv: list[str] | None = None) -> Options:
         image_tag=args.image_tag,
         base_image=args.base_image,
         pg_fsync=not args.no_pg_fsync,
+        profile=args.profile,
     )
 
 

@@ -139,6 +139,8 @@ def run(ctx: Context) -> Section:
         results = {name: summarise(runs) for name, runs in alternate(contenders, opts.rounds).items()}
         # open loop at half the bare reference's closed-loop maximum, measured just now
         rate = max(results["reference"]["rps"] / 2, 1.0)
+        if opts.profile:
+            profile_read_path(ctx, docket, seconds)
         open_runs = alternate(
             {
                 "docket": lambda: openloop.run(docket.url(), docket_targets(ctx), rate, seconds, conns),
@@ -198,6 +200,25 @@ def run(ctx: Context) -> Section:
             section.add("reference open-loop p99", run["p99_ms"], "ms")
             section.add("reference open-loop p99.9", run["p999_ms"], "ms")
     return section
+
+
+def profile_read_path(ctx: Context, docket: Proc, seconds: float) -> None:
+    """A py-spy flame graph of the API serving the 64-connection read load (bench/profiles/)."""
+    import datetime as dt
+    import subprocess
+
+    from bench.stack import ROOT
+    from bench.tools import py_spy
+
+    out = ROOT / "bench" / "profiles" / f"read-{dt.date.today().isoformat()}.svg"
+    out.parent.mkdir(exist_ok=True)
+    recorder = subprocess.Popen(
+        [str(py_spy()), "record", "--pid", str(docket.pid), "--subprocesses", "--rate", "200",
+         "--duration", str(int(seconds)), "--format", "flamegraph", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    http_load(ctx, docket, docket_targets(ctx), ctx.options.connections, seconds)
+    recorder.wait(timeout=seconds + 60)
 
 
 def summarise_open(runs: list[openloop.OpenLoopResult]) -> dict[str, Any]:
