@@ -118,3 +118,32 @@ def test_a_recently_returned_live_connection_is_lent_without_a_round_trip(databa
     # the pool's context manager committed on return; a checkout check would have sent "" after it
     assert fresh == "COMMIT", "a fresh, quiet connection is lent as it is"
     assert checked == "", "a long-idle connection gets psycopg_pool's empty-statement check"
+
+
+def test_a_one_statement_read_runs_outside_a_transaction_only_on_an_idle_connection(
+    database_url: str,
+) -> None:
+    """No BEGIN/COMMIT round trips around a single read; a transaction already open is left alone."""
+    from psycopg.pq import TransactionStatus
+
+    async def run() -> list[object]:
+        seen: list[object] = []
+        async with create_pool(_settings(database_url), "docket-test") as pool:
+            async with pool.connection() as conn:
+                async with db.autocommit_if_idle(conn):
+                    await conn.execute("SELECT 1")
+                    seen.append(conn.info.transaction_status)  # IDLE: no transaction was begun
+                seen.append(conn.autocommit)  # restored for the pool
+            async with pool.connection() as conn:
+                await conn.execute("SELECT 1")
+                async with db.autocommit_if_idle(conn):
+                    await conn.execute("SELECT 2")
+                    seen.append(conn.info.transaction_status)  # still the borrower's transaction
+        seen.append(TransactionStatus.IDLE)
+        seen.append(TransactionStatus.INTRANS)
+        return seen
+
+    idle, restored, in_transaction, expected_idle, expected_intrans = asyncio.run(run())
+    assert idle == expected_idle
+    assert restored is False
+    assert in_transaction == expected_intrans

@@ -18,14 +18,16 @@ the primary directly). docs/configuration.md explains the choice for operators.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -107,6 +109,25 @@ def _socket_readable(fd: int) -> bool:
     poller = select.poll()  # not select.select: it cannot take a descriptor above 1023
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(0))
+
+
+@contextlib.asynccontextmanager
+async def autocommit_if_idle(conn: AsyncConnection[Any]) -> AsyncIterator[AsyncConnection[Any]]:
+    """Run a single read statement outside a transaction when the connection is in none.
+
+    psycopg otherwise sends ``BEGIN`` before the statement and the pool's context ``COMMIT`` after it:
+    two round trips that a one-statement read does not need. A connection already in a transaction
+    (a transaction pooler's ``SET LOCAL`` on checkout, an earlier statement) is left as it is.
+    """
+    if conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+        yield conn
+        return
+    await conn.set_autocommit(True)
+    try:
+        yield conn
+    finally:
+        if not conn.closed:
+            await conn.set_autocommit(False)
 
 
 def _begin_with(server: dict[str, str]) -> Callable[[AsyncConnection[Any]], Awaitable[None]]:
