@@ -119,7 +119,8 @@ def build_tracer_provider(
     release: str,
     otlp_endpoint: str = "",
     processor: SpanProcessor | None = None,
-    sample_ratio: float = 1.0,
+    *,
+    sample_ratio: float,
 ) -> TracerProvider | None:
     """A tracer provider for ``service_name``, or None when tracing is not configured.
 

@@ -57,7 +57,12 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
     settings = settings or load_settings(WebSettings)
     configure_logging(settings.log_level, SERVICE_NAME)
     init_sentry(settings, SERVICE_NAME)
-    provider = build_tracer_provider(SERVICE_NAME, settings.release, settings.otel_exporter_otlp_endpoint)
+    provider = build_tracer_provider(
+        SERVICE_NAME,
+        settings.release,
+        settings.otel_exporter_otlp_endpoint,
+        sample_ratio=settings.traces_sample_ratio,
+    )
     if provider is not None:
         instrument_libraries(provider)
     assets = AssetManifest(PACKAGE / "static")
@@ -116,7 +121,14 @@ def create_app(settings: WebSettings | None = None) -> ASGIApp:
             search,
             static_asset,
         ],
-        plugins=[ServicePlugin(Lifecycle(), lambda: {"api": check_api, "redis": check_redis}, provider)],
+        plugins=[
+            ServicePlugin(
+                Lifecycle(),
+                lambda: {"api": check_api, "redis": check_redis},
+                provider,
+                trace_sample_ratio=settings.traces_sample_ratio,
+            )
+        ],
         lifespan=[lifespan],
         # outermost first: every body read is on a deadline; a change is refused without a CSRF
         # token, then without a session, before anything reads its body

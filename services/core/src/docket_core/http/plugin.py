@@ -29,8 +29,12 @@ class ServicePlugin(InitPluginProtocol):
         lifecycle: Lifecycle,
         readiness_checks: Callable[[], Mapping[str, Check]],
         tracer_provider: TracerProvider | None = None,
-        trace_sample_ratio: float = 1.0,
+        *,
+        trace_sample_ratio: float | None = None,
     ) -> None:
+        if tracer_provider is not None and trace_sample_ratio is None:
+            # the request sampler and the provider's sampler must agree (the settings' TRACES_SAMPLE_RATIO)
+            raise TypeError("a tracer provider needs its trace_sample_ratio")
         self.lifecycle = lifecycle
         self.readiness_checks = readiness_checks
         self.tracer_provider = tracer_provider
@@ -49,7 +53,7 @@ class ServicePlugin(InitPluginProtocol):
             otel = SampledTracingConfig(
                 tracer_provider=self.tracer_provider,
                 middleware_class=SampledTracingMiddleware,
-                sample_ratio=self.trace_sample_ratio,
+                sample_ratio=self.trace_sample_ratio or 0.0,
                 exclude=[f"^{path}$" for path in PROBE_PATHS],
                 server_request_hook_handler=scrub_server_span,
                 # one server span per request; the per-message send/receive spans cost 0.2 ms each
