@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from apikit import api_settings, bearer, register_and_login
 from embedded_services import free_port
+from office_samples import docx_file, odp_file, ods_file, odt_file, pptx_file, xlsx_file
 from samples import encrypted_pdf, flate_bomb_pdf, nested_bomb_pdf, text_pdf, truncated_pdf
 from servers import ThreadedServer, cli, service_process
 
@@ -132,6 +133,49 @@ def test_pdf_markdown_and_html_become_searchable_and_sse_shows_each_step(
     assert _search_ids(api, "axolotl") == [], "script text is not indexed"
     hit = api.get("/api/v1/search", params={"q": "friendly quetzal"}).json()["items"][0]
     assert "<mark>quetzal</mark>" in hit["snippet_html"]
+
+
+def test_office_files_become_searchable_by_a_word_from_a_table_header_note_and_second_sheet(
+    api: httpx.Client, worker: StartWorker
+) -> None:
+    files = {
+        "report.docx": (
+            docx_file("Annual body text", "tablegecko", "headertapir"),
+            ["tablegecko", "headertapir"],
+        ),
+        "book.xlsx": (xlsx_file("firstmarmot", "secondlemur"), ["firstmarmot", "secondlemur"]),
+        "deck.pptx": (pptx_file("slidebison", "notecoyote"), ["slidebison", "notecoyote"]),
+        "minutes.odt": (odt_file("odtbody", "odtcell", "footerferret"), ["odtcell", "footerferret"]),
+        "sheet.ods": (ods_file("odsfirst", "secondjackal"), ["secondjackal"]),
+        "talk.odp": (odp_file("slidehyena", "notemongoose"), ["slidehyena", "notemongoose"]),
+    }
+    ids = {name: _upload(api, name, data) for name, (data, _) in files.items()}
+    with worker():
+        docs = _wait_final(api, list(ids.values()))
+    for name, doc_id in ids.items():
+        assert docs[doc_id]["status"] == "ready", (name, docs[doc_id])
+        for word in files[name][1]:
+            assert _search_ids(api, word) == [doc_id], f"{word!r} from {name}"
+    assert docs[ids["book.xlsx"]]["page_count"] == 2, "an Excel file counts its sheets"
+    assert docs[ids["deck.pptx"]]["page_count"] == 2, "a PowerPoint file counts its slides"
+
+
+def test_text_in_latin_1_windows_1252_and_utf_16_is_searchable_by_an_accented_word(
+    api: httpx.Client, worker: StartWorker, clean_db: str
+) -> None:
+    files = {
+        "latin1.txt": ("Le pâtissier prépare une tarte.\n".encode("latin-1"), "pâtissier", "cp1252"),
+        "windows.txt": ("Die “Bäckerei” öffnet um 7, täglich.\n".encode("cp1252"), "Bäckerei", "cp1252"),
+        "utf16.txt": ("\ufeffEl señor pidió un café.\n".encode("utf-16-le"), "señor", "utf-16-le"),
+    }
+    ids = {name: _upload(api, name, data) for name, (data, _, _) in files.items()}
+    with worker():
+        docs = _wait_final(api, list(ids.values()))
+    for name, (_, word, encoding) in files.items():
+        document = docs[ids[name]]
+        assert document["status"] == "ready", (name, document)
+        assert document["text_encoding"] == encoding, name
+        assert _search_ids(api, word) == [ids[name]], f"{word!r} from {name}"
 
 
 def test_search_only_sees_the_owners_documents_and_escapes_snippets(

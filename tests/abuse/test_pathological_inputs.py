@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from apikit import api_settings, bearer, register_and_login
 from embedded_services import free_port
+from office_samples import billion_laughs_xlsx, huge_image_pptx, many_entries_docx, zip_bomb_docx
 from prometheus_client.parser import text_string_to_metric_families
 from samples import flate_bomb_pdf, nested_bomb_pdf, text_pdf
 from servers import ThreadedServer, cli, service_process
@@ -40,6 +41,7 @@ class Hostile:
     make: Callable[[], bytes]
     expected: str  # "ready", or "failed" (with a reason)
     found_by: str = ""  # a word that search must find the ready document by
+    reason: str = ""  # words the failure reason must hold, when the file is refused by a check
 
 
 CORPUS = {
@@ -68,6 +70,13 @@ CORPUS = {
     ),
     "pdf-nested-200000-deep": Hostile("nested.pdf", nested_bomb_pdf, "failed"),
     "pdf-inflating-to-400mb": Hostile("bomb.pdf", flate_bomb_pdf, "failed"),
+    # office containers: each is refused by the archive check before a parser opens it
+    "docx-zip-bomb-of-300mb": Hostile("report.docx", zip_bomb_docx, "failed", reason="zip bomb"),
+    "xlsx-with-billion-laughs": Hostile("book.xlsx", billion_laughs_xlsx, "failed", reason="document type"),
+    "docx-with-100000-entries": Hostile("many.docx", many_entries_docx, "failed", reason="100,018 entries"),
+    "pptx-with-a-50000x50000-image": Hostile(
+        "slides.pptx", huge_image_pptx, "failed", reason="50,000 x 50,000 pixels"
+    ),
 }
 
 
@@ -194,6 +203,7 @@ def test_a_hostile_file_ends_in_time_while_the_worker_keeps_answering_its_probe(
     assert document["status"] == hostile.expected, document
     if hostile.expected == "failed":
         assert document["failure_reason"], "a failed document says why"
+        assert hostile.reason in document["failure_reason"]
     else:
         hits = stack.api.get("/api/v1/search", params={"q": hostile.found_by}).json()["items"]
         assert document_id in [hit["id"] for hit in hits], f"search for {hostile.found_by!r} missed it"

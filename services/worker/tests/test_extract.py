@@ -102,8 +102,35 @@ def test_markdown_headings_follow_commonmark(markdown: bytes, title: str) -> Non
     assert extract(markdown, "text/markdown").title == title
 
 
+@pytest.mark.parametrize(
+    ("data", "encoding", "word"),
+    [
+        ("Le café est fermé à l'été.\n".encode("latin-1"), "cp1252", "fermé"),
+        ("Smart “quotes”, a € sign, naïve café.\n".encode("cp1252"), "cp1252", "naïve"),
+        ("\ufeffGrüße aus München\n".encode("utf-16-le"), "utf-16-le", "München"),
+        ("\ufeffGrüße aus München\n".encode("utf-16-be"), "utf-16-be", "Grüße"),
+        ("\ufeffcrème brûlée\n".encode(), "utf-8", "brûlée"),
+        ("Привет, как дела? Это тест кодировки.\n".encode("cp1251"), "cp1251", "кодировки"),
+        (b"plain ascii\n", "utf-8", "ascii"),
+    ],
+)
+def test_text_in_other_encodings_is_decoded_and_its_encoding_reported(
+    data: bytes, encoding: str, word: str
+) -> None:
+    result = extract(data, "text/plain")
+    assert word in result.text
+    assert not result.text.startswith("\ufeff"), "the BOM is not text"
+    assert result.encoding == encoding
+
+
+def test_pdf_and_html_report_their_encoding_only_when_decoded_here() -> None:
+    assert extract(text_pdf("words"), "application/pdf").encoding is None
+    html = "<html><title>Café</title><body>crème</body></html>".encode("latin-1")
+    assert extract(html, "text/html").encoding == "cp1252"
+
+
 def test_binary_bytes_after_a_text_prefix_fail_as_not_text() -> None:
-    with pytest.raises(ExtractionError, match=r"UTF-8|binary"):
+    with pytest.raises(ExtractionError, match=r"binary"):
         extract(b"looks like text " * 1000 + b"\xff\xfe\x00\x01" * 100, "text/plain")
 
 

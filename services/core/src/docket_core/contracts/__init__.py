@@ -5,7 +5,8 @@ malformed one is rejected here, with :class:`MalformedMessageError`, and nowhere
 
 * :mod:`.events`: a document's status change (worker → Redis → API's SSE → web);
 * :mod:`.jobs`: the queue's job payloads (API → PostgreSQL ``jobs`` table → worker);
-* :mod:`.limits`: the upload limits (size and pace) the web and the API both enforce.
+* :mod:`.limits`: the upload limits (size and pace) the web and the API both enforce;
+* :mod:`.formats`: the accepted document types (API sniffs, worker parses, web labels).
 """
 
 from __future__ import annotations

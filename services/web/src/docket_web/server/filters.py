@@ -6,16 +6,9 @@ import datetime as dt
 from typing import Any
 
 from docket_core.contracts import FINAL_STATUSES
+from docket_core.contracts.formats import TYPE_LABELS
 
 STATUS_LABELS = {"pending": "Pending", "processing": "Processing", "ready": "Ready", "failed": "Failed"}
-TYPE_LABELS = {
-    "application/pdf": "PDF",
-    "text/plain": "Text",
-    "text/markdown": "Markdown",
-    "text/html": "HTML",
-    "text/csv": "CSV",
-    "application/json": "JSON",
-}
 
 
 def filesize(size: Any) -> str:

@@ -55,6 +55,7 @@ async def process_document(ctx: JobContext, payload: ProcessDocument) -> None:
                 title=extracted.title,
                 page_count=extracted.page_count,
                 word_count=extracted.word_count,
+                text_encoding=extracted.encoding,
             )
         else:
             assert reason is not None

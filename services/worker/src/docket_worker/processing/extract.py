@@ -1,4 +1,5 @@
-"""Turn a file's bytes into searchable text: pypdf for PDF, the visible text of HTML, decoded text otherwise.
+"""Turn a file's bytes into searchable text: pypdf for PDF, office.py for office files, the visible text of
+HTML, decoded text otherwise.
 
 Everything here is pure and synchronous, and runs only in the sandboxed child (see child.py), never in
 the worker. Code that reads user text uses string operations, never a regex that can backtrack.
@@ -8,25 +9,17 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from docket_core import text_encoding
+from docket_core.contracts.formats import HTML, MARKDOWN, OFFICE_TYPES, PDF
+from docket_worker.processing import office
+from docket_worker.processing.errors import ExtractionError as ExtractionError  # re-exported
 from docket_worker.processing.html_text import html_to_text
 
 MAX_TEXT_CHARS = 5_000_000
 MAX_TITLE_CHARS = 200
 MAX_REASON_CHARS = 500
-PDF = "application/pdf"
-HTML = "text/html"
-MARKDOWN = "text/markdown"
 # What splits lines for str.splitlines(); the first line of a text ends at the first of these.
 _LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
-
-
-class ExtractionError(Exception):
-    """The file cannot be turned into text; ``reason`` is shown to the user, ``outcome`` is counted."""
-
-    def __init__(self, reason: str, outcome: str = "refused") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.outcome = outcome
 
 
 class Extracted(NamedTuple):
@@ -34,41 +27,47 @@ class Extracted(NamedTuple):
     title: str | None
     page_count: int | None
     word_count: int
+    encoding: str | None = None  # the text encoding a text file was read in (None: PDF, office)
 
 
-def prepare(content_type: str) -> None:
-    """Import what parsing ``content_type`` needs, so that the sandbox's limits only meet the file's work."""
-    if content_type == PDF:
-        import pypdf  # noqa: F401
+def prepare() -> None:
+    """Import every parser, so that the sandbox's limits only meet the file's work (in the zygote, once)."""
+    import pypdf  # noqa: F401
+
+    office.prepare()
 
 
 def extract(data: bytes, content_type: str) -> Extracted:
     """Extract text from a file's bytes; raises ExtractionError with a user-readable reason."""
     title: str | None = None
     page_count: int | None = None
+    encoding: str | None = None
     if content_type == PDF:
         text, title, page_count = _pdf(data)
+    elif content_type in OFFICE_TYPES:
+        text, title, page_count = office.extract_office(data, content_type)
     elif content_type == HTML:
-        text, title = html_to_text(_decode(data))
+        text, encoding = _decode(data)
+        text, title = html_to_text(text)
     else:
-        text = _decode(data)
+        text, encoding = _decode(data)
         if content_type == MARKDOWN:
             title = _first_heading(text)
     text = text.replace("\x00", "").strip()[:MAX_TEXT_CHARS]
     if not text:
         raise ExtractionError("No text could be found in this file (is it a scanned image?).")
     title = _short_title(title) or _short_title(_first_line(text))
-    return Extracted(text, title, page_count, len(text.split()))
+    return Extracted(text, title, page_count, len(text.split()), encoding)
 
 
-def _decode(data: bytes) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ExtractionError("The file is not valid UTF-8 text; it looks like binary data.") from None
-    if "\x00" in text:
+def _decode(data: bytes) -> tuple[str, str]:
+    """The file's text and its encoding (a BOM's, UTF-8, or detected); binary data is refused."""
+    decoded = text_encoding.decode(data)
+    if decoded is None:
+        raise ExtractionError("The file's bytes are not text in any encoding; it looks like binary data.")
+    if not text_encoding.looks_like_text(decoded.text):
         raise ExtractionError("The file contains binary data, not text.")
-    return text
+    return decoded
 
 
 def _short_title(title: str | None) -> str | None:

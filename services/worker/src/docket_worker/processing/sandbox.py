@@ -54,6 +54,7 @@ STDERR_KEPT_BYTES = 4096
 MAX_REPORT_BYTES = 6 * (MAX_TEXT_CHARS + MAX_TITLE_CHARS + MAX_REASON_CHARS) + 4096
 ZYGOTE_ANSWER_SECONDS = 30.0  # a fork takes milliseconds; the first one waits for the zygote's imports
 ZYGOTE_EXIT_SECONDS = 5.0
+MAX_ENCODING_CHARS = 40  # a codec name
 MEMORY_REASON = "The file needs too much memory to process."
 
 
@@ -92,6 +93,7 @@ class _Report(msgspec.Struct, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(max_length=MAX_TITLE_CHARS)] | None = None
     page_count: Annotated[int, msgspec.Meta(ge=0)] | None = None
     word_count: Annotated[int, msgspec.Meta(ge=0)] = 0
+    encoding: Annotated[str, msgspec.Meta(max_length=MAX_ENCODING_CHARS)] | None = None
 
 
 _decode_report = msgspec.json.Decoder(_Report).decode
@@ -322,7 +324,7 @@ def _result(returncode: int, raw: bytes | None, stderr: bytes, limits: SandboxLi
     if report.outcome != "ok":
         assert report.reason is not None
         raise ExtractionError(report.reason, report.outcome)
-    return Extracted(report.text, report.title, report.page_count, report.word_count)
+    return Extracted(report.text, report.title, report.page_count, report.word_count, report.encoding)
 
 
 async def _report_or_kill(reader: asyncio.StreamReader, pid: int) -> bytes | None:

@@ -98,7 +98,7 @@ class _Zygote:
 
 def serve(work: Work) -> NoReturn:
     """Run a zygote whose children apply ``work`` to each file; tests pass a probe instead of extract."""
-    prepare("application/pdf")  # once, here, rather than in every child
+    prepare()  # once, here, rather than in every child
     zygote = _Zygote(work)
     try:
         zygote.serve()

@@ -88,7 +88,8 @@ UPLOAD_RESPONSES = {
     ),
     413: problem_spec("`file-too-large`: the file is larger than MAX_UPLOAD_BYTES"),
     415: problem_spec(
-        "`unsupported-type` (not PDF, text, Markdown, HTML, CSV or JSON), or `multipart-required`"
+        "`unsupported-type` (not PDF, text, Markdown, HTML, CSV, JSON, Word, Excel, PowerPoint or "
+        "OpenDocument), or `multipart-required`"
     ),
     429: problem_spec(
         "`rate-limited`, or `quota-uploads-in-flight`: QUOTA_UPLOADS_IN_FLIGHT uploads of yours are "
@@ -109,7 +110,8 @@ REPROCESS_RESPONSES = {
 UPLOAD_OPERATION = multipart_file_operation(
     FILE_FIELD,
     WORKSPACE_FIELD,
-    "One file in the field `file`: PDF, plain text, Markdown, HTML, CSV or JSON, told by its bytes",
+    "One file in the field `file`: PDF, plain text, Markdown, HTML, CSV, JSON, DOCX, XLSX, PPTX, "
+    "ODT, ODS or ODP, told by its bytes",
     "Minutes of the meeting: the budget was approved.\n",
 )
 TITLE_PREFIX = QueryParameter(max_length=200, pattern=patterns.WITHOUT_NUL, description="Title prefix")

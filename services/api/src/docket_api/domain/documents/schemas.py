@@ -46,6 +46,8 @@ class DocumentOut(msgspec.Struct):
     created_at: dt.datetime
     updated_at: dt.datetime
     tags: list[str] = msgspec.field(default_factory=list)
+    # the encoding a text file was read in ("utf-8", "cp1252", "utf-16-le", …); null for PDF and office
+    text_encoding: str | None = None
 
 
 class DocumentPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -88,4 +90,5 @@ def _common(row: dict[str, Any]) -> dict[str, Any]:
         "word_count": row["word_count"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
+        "text_encoding": row.get("text_encoding"),
     }

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
 
+from docket_api.domain.documents.containers import ZIP_MAGIC, office_type
+from docket_core import text_encoding
+from docket_core.contracts.formats import ACCEPTED_TYPES, CSV, HTML, JSON, MARKDOWN, PDF, TEXT
+
 SNIFF_BYTES = 8192
-PDF = "application/pdf"
-HTML = "text/html"
-JSON = "application/json"
-CSV = "text/csv"
-MARKDOWN = "text/markdown"
-TEXT = "text/plain"
-ALLOWED = (PDF, HTML, JSON, CSV, MARKDOWN, TEXT)
-_HTML_OPENERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--")
+ALLOWED = ACCEPTED_TYPES
+_HTML_OPENERS = ("<!doctype html", "<html", "<head", "<body", "<!--")
 _MARKDOWN_EXTENSIONS = {".md", ".markdown", ".mdown", ".mkd"}
 
 
@@ -22,16 +19,12 @@ class UnsupportedTypeError(ValueError):
     """The bytes are not one of the allowed document types."""
 
 
-def _looks_like_text(head: bytes) -> bool:
-    if b"\x00" in head:
-        return False
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    try:
-        decoder.decode(head, final=False)  # a multi-byte character may be cut at the end
-    except UnicodeDecodeError:
-        return False
-    controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
-    return controls <= len(head) // 100
+def head_text(head: bytes) -> str | None:
+    """``head`` decoded as text (a BOM's encoding, UTF-8, or the one detected), or None for binary data."""
+    decoded = text_encoding.decode(head, final=False)
+    if decoded is None or not text_encoding.looks_like_text(decoded.text):
+        return None
+    return decoded.text
 
 
 def detect(head: bytes, filename: str) -> str:
@@ -40,15 +33,21 @@ def detect(head: bytes, filename: str) -> str:
         return PDF
     if not head:
         raise UnsupportedTypeError("the file is empty")
-    if not _looks_like_text(head):
-        raise UnsupportedTypeError(
-            "the file is binary data, not one of PDF, text, Markdown, HTML, CSV or JSON"
-        )
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(ZIP_MAGIC):
+        found = office_type(head)
+        if found is None:
+            raise UnsupportedTypeError(
+                "the file is a ZIP archive, not a Word, Excel, PowerPoint or OpenDocument file"
+            )
+        return found
+    decoded = head_text(head)
+    if decoded is None:
+        raise UnsupportedTypeError("the file is binary data, not a document or text")
+    text = decoded.lstrip("\ufeff \t\r\n")
     extension = os.path.splitext(filename.lower())[1]
     if text[:15].lower().startswith(_HTML_OPENERS):
         return HTML
-    if text[:1] in (b"{", b"[") and (extension == ".json" or _parses_as_json(head)):
+    if text[:1] in ("{", "[") and (extension == ".json" or _parses_as_json(head, decoded)):
         return JSON
     if extension == ".csv" or extension == ".tsv":
         return CSV
@@ -57,11 +56,11 @@ def detect(head: bytes, filename: str) -> str:
     return TEXT
 
 
-def _parses_as_json(head: bytes) -> bool:
+def _parses_as_json(head: bytes, text: str) -> bool:
     if len(head) >= SNIFF_BYTES:
         return False  # cannot tell from a prefix; the extension decides
     try:
-        json.loads(head)
+        json.loads(text)
     except ValueError:
         return False
     return True

@@ -18,6 +18,7 @@ from docket_api.domain.documents.filenames import sanitise_filename
 from docket_api.domain.documents.sniff import SNIFF_BYTES, UnsupportedTypeError, detect
 from docket_api.domain.documents.spool import Spool
 from docket_core.contracts import declared_body_too_large, file_too_large, upload_body_limit
+from docket_core.contracts.formats import ACCEPTED_SUMMARY
 from docket_core.http.problems import Problem
 from docket_core.metrics import UPLOAD_REFUSALS
 from docket_core.tables.blobs import BlobStore
@@ -94,7 +95,7 @@ class _FilePart:
         except UnsupportedTypeError as exc:
             raise Problem(
                 415,
-                f"Unsupported file type: {exc}. Docket accepts PDF, text, Markdown, HTML, CSV and JSON.",
+                f"Unsupported file type: {exc}. Docket accepts {ACCEPTED_SUMMARY}.",
                 slug="unsupported-type",
             ) from None
 
