@@ -28,6 +28,7 @@ may still hold the killed services' sessions and locks, and a restart costs well
 from __future__ import annotations
 
 import contextlib
+import ctypes.util
 import fcntl
 import hashlib
 import os
@@ -294,6 +295,7 @@ class DevRun:
             "  (each service's /metrics is beside its /readyz)\n"
             f"  postgres {self.pg.url('postgres')}\n"
             f"  redis    {self.redis.url()}\n"
+            f"{ocr_line()}"
             "Press Ctrl-C to stop.\n"
         )
 
@@ -349,6 +351,13 @@ class DevRun:
 
 def _pids(processes: list[psutil.Process]) -> str:
     return ", ".join(str(process.pid) for process in processes)
+
+
+def ocr_line() -> str:
+    """The banner's line on OCR: on when Tesseract is installed, else how to install it."""
+    if ctypes.util.find_library("tesseract"):
+        return "  ocr      on (Tesseract found)\n"
+    return "  ocr      off: to read scans, install Tesseract (Debian: sudo apt-get install tesseract-ocr)\n"
 
 
 def main() -> int:

@@ -18,12 +18,14 @@ import psycopg
 import pytest
 from apikit import api_settings, bearer, register_and_login
 from embedded_services import free_port
-from office_samples import docx_file, odp_file, ods_file, odt_file, pptx_file, xlsx_file
+from office_samples import docx_file, docx_with_thumbnail, odp_file, ods_file, odt_file, pptx_file, xlsx_file
 from samples import encrypted_pdf, flate_bomb_pdf, nested_bomb_pdf, text_pdf, truncated_pdf
+from scan_samples import image_only_pdf, long_scan_pdf, png_scan
 from servers import ThreadedServer, cli, service_process
 
 from docket_api.app import create_app
 from docket_core.contracts import decode_status_event
+from docket_worker.processing.ocr import library_found as ocr_installed
 
 FINAL = {"ready", "failed"}
 
@@ -176,6 +178,106 @@ def test_text_in_latin_1_windows_1252_and_utf_16_is_searchable_by_an_accented_wo
         assert document["status"] == "ready", (name, document)
         assert document["text_encoding"] == encoding, name
         assert _search_ids(api, word) == [ids[name]], f"{word!r} from {name}"
+
+
+def _ocr_pages_counted(worker: subprocess.Popen[bytes]) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=10).text  # type: ignore[attr-defined]
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "docket_ocr_pages_total"
+    )
+
+
+@pytest.mark.skipif(
+    not ocr_installed(), reason="libtesseract is not installed (apt-get install tesseract-ocr)"
+)
+def test_scans_are_read_by_ocr_a_digital_pdf_is_not_and_a_long_scan_stops_at_ocr_max_pages(
+    api: httpx.Client, worker: StartWorker
+) -> None:
+    with worker(OCR_MAX_PAGES="3") as process:
+        digital = _upload(api, "digital.pdf", text_pdf("A born-digital memo about beavers"))
+        _wait_final(api, [digital])
+        assert _search_ids(api, "beavers") == [digital]
+        assert _ocr_pages_counted(process) == 0, "a PDF with a text layer is never OCRed"
+
+        scans = {
+            "photo.png": _upload(api, "photo.png", png_scan(["Receipt from the chandlery", "two anchors"])),
+            "scan.pdf": _upload(api, "scan.pdf", image_only_pdf([["Deed of the orchard"], ["signed by"]])),
+            "archive.pdf": _upload(api, "archive.pdf", long_scan_pdf(200)),
+        }
+        docs = _wait_final(api, list(scans.values()), timeout=120)
+        assert {name: docs[doc_id]["status"] for name, doc_id in scans.items()} == dict.fromkeys(
+            scans, "ready"
+        )
+        assert _search_ids(api, "chandlery") == [scans["photo.png"]]
+        assert _search_ids(api, "orchard") == [scans["scan.pdf"]]
+        assert _search_ids(api, "archive") == [scans["archive.pdf"]]
+        notice = docs[scans["archive.pdf"]]["processing_notice"]
+        assert notice is not None
+        assert "first 3 of 200 scanned pages" in notice, notice
+        assert docs[scans["scan.pdf"]]["processing_notice"] is None
+        assert _ocr_pages_counted(process) == 1 + 2 + 3
+
+
+def test_thumbnails_for_a_pdf_a_png_and_a_docx_none_for_text_and_only_for_the_owner(
+    api: httpx.Client, worker: StartWorker
+) -> None:
+    ids = {
+        "pdf": _upload(api, "report.pdf", text_pdf("A report with a first page")),
+        "png": _upload(api, "scan.png", png_scan(["A scanned note"])),
+        "docx": _upload(api, "letter.docx", docx_with_thumbnail("A letter with a preview")),
+        "text": _upload(api, "notes.txt", b"Plain notes have no first page to show.\n"),
+    }
+    with worker(OCR_ENABLED="false"):
+        docs = _wait_final(api, list(ids.values()))
+    for name in ("pdf", "docx", "text"):
+        assert docs[ids[name]]["status"] == "ready", (name, docs[ids[name]])
+    assert docs[ids["png"]]["status"] == "failed", "with OCR off an image has no text"
+    assert docs[ids["png"]]["thumbnail_etag"] is None, "a failed document keeps no thumbnail"
+
+    for name in ("pdf", "docx"):
+        etag = docs[ids[name]]["thumbnail_etag"]
+        assert etag, name
+        response = api.get(f"/api/v1/documents/{ids[name]}/thumbnail")
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "image/webp"
+        assert response.headers["etag"] == etag
+        assert "max-age=31536000" in response.headers["cache-control"]
+        assert response.headers["cache-control"].startswith("private")
+        assert response.content[:4] == b"RIFF"
+        assert response.content[8:12] == b"WEBP"
+        again = api.get(f"/api/v1/documents/{ids[name]}/thumbnail", headers={"if-none-match": etag})
+        assert again.status_code == 304
+        assert again.content == b""
+
+    none = api.get(f"/api/v1/documents/{ids['text']}/thumbnail")
+    assert none.status_code == 404
+    assert none.json()["type"].endswith("thumbnail-not-found")
+    assert docs[ids["text"]]["thumbnail_etag"] is None
+
+    with httpx.Client(base_url=str(api.base_url), timeout=30) as other:
+        other.headers.update(bearer(register_and_login(other, "eve@example.com")["access_token"]))
+        stolen = other.get(f"/api/v1/documents/{ids['pdf']}/thumbnail")
+        assert stolen.status_code == 404, "another account cannot tell the document exists"
+        assert stolen.json()["type"].endswith("document-not-found")
+    anonymous = httpx.get(str(api.base_url.join(f"/api/v1/documents/{ids['pdf']}/thumbnail")), timeout=30)
+    assert anonymous.status_code == 401
+
+
+@pytest.mark.skipif(
+    not ocr_installed(), reason="libtesseract is not installed (apt-get install tesseract-ocr)"
+)
+def test_an_image_read_by_ocr_has_a_thumbnail(api: httpx.Client, worker: StartWorker) -> None:
+    doc_id = _upload(api, "scan.png", png_scan(["A scanned note about herons"]))
+    with worker():
+        (doc,) = _wait_final(api, [doc_id]).values()
+    assert doc["status"] == "ready"
+    assert doc["thumbnail_etag"]
+    assert api.get(f"/api/v1/documents/{doc_id}/thumbnail").status_code == 200
 
 
 def test_search_only_sees_the_owners_documents_and_escapes_snippets(

@@ -26,6 +26,18 @@ def docx_file(body: str, table_word: str, header_word: str, title: str = "Field 
     return _saved(document)
 
 
+def docx_with_thumbnail(body: str) -> bytes:
+    """A DOCX with the preview picture Word saves ("Save preview picture"): docProps/thumbnail.jpeg,
+    which python-docx's own template already holds (here redrawn, so the test knows what it shows)."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (256, 362), "white")
+    ImageDraw.Draw(picture).rectangle((20, 20, 236, 60), fill="navy")
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG")
+    return _rewritten(docx_file(body, "cell", "head"), {"docProps/thumbnail.jpeg": buffer.getvalue()})
+
+
 def xlsx_file(first_sheet_word: str, second_sheet_word: str) -> bytes:
     import openpyxl
 

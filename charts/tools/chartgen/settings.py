@@ -90,6 +90,11 @@ CHART_CONFIG: dict[str, dict[str, Schema]] = {
         "WORKER_EXTRACT_MEMORY_MB": integer(128),
         "WORKER_JOB_HOLD_SECONDS": number(0),
         "AUDIT_RETENTION_DAYS": integer(0),
+        "OCR_ENABLED": nullable(BOOL),
+        "OCR_LANGUAGES": {"type": "string", "pattern": "^[a-z_]{3,16}(\\+[a-z_]{3,16}){0,7}$"},
+        "OCR_MAX_PAGES": integer(1),
+        "OCR_DPI": integer(72, 600),
+        "OCR_PAGE_TIMEOUT_SECONDS": number(0, exclusive=True),
     },
 }
 CHART_SECRETS: dict[str, tuple[str, ...]] = {

@@ -10,7 +10,22 @@ from office_samples import docx_file, odp_file, ods_file, odt_file, pptx_file, x
 from samples import text_pdf
 
 from docket_api.domain.documents.sniff import SNIFF_BYTES, UnsupportedTypeError, detect
-from docket_core.contracts.formats import CSV, DOCX, HTML, JSON, ODP, ODS, ODT, PDF, PPTX, TEXT, XLSX
+from docket_core.contracts.formats import (
+    CSV,
+    DOCX,
+    HTML,
+    JPEG,
+    JSON,
+    ODP,
+    ODS,
+    ODT,
+    PDF,
+    PNG,
+    PPTX,
+    TEXT,
+    TIFF,
+    XLSX,
+)
 
 
 @pytest.mark.parametrize(
@@ -95,9 +110,22 @@ def test_text_in_any_encoding_is_text(data: bytes, name: str, expected: str) -> 
 
 
 @pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", PNG),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", JPEG),
+        (b"II*\x00\x08\x00\x00\x00", TIFF),
+        (b"MM\x00*\x00\x00\x00\x08", TIFF),
+    ],
+)
+def test_png_jpeg_and_tiff_are_images_for_ocr(head: bytes, expected: str) -> None:
+    assert detect(head + bytes(range(256)) * 4, "scan.txt") == expected
+
+
+@pytest.mark.parametrize(
     "data",
     [
-        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 10,
+        b"GIF89a\x01\x00\x01\x00\x80\x00\x00" + bytes(range(256)) * 10,
         bytes(range(256)) * 32,
         b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200,
     ],

@@ -305,3 +305,48 @@ def test_process_again_queues_the_document_and_returns_to_its_page(small: Browse
     assert response.status_code == 303
     assert response.headers["location"] == f"/documents/{doc_id}"
     assert "Pending" in small.get(f"/documents/{doc_id}").text
+
+
+def _store_thumbnail(database_url: str, doc_id: str) -> bytes:
+    """What the worker stores for a document with a first page, through the same table module."""
+    import asyncio
+    import io
+
+    from PIL import Image
+
+    from docket_core.tables import thumbnails
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 414), "white").save(buffer, format="WEBP")
+    webp = buffer.getvalue()
+
+    async def put() -> None:
+        async with await psycopg.AsyncConnection.connect(database_url) as conn, conn.transaction():
+            await thumbnails.put(conn, uuid.UUID(doc_id), webp)
+
+    asyncio.run(put())
+    return webp
+
+
+def test_the_list_and_page_show_a_thumbnail_or_else_the_type_icon(small: Browser, clean_db: str) -> None:
+    pdf = _upload_one(small, "report.pdf", text_pdf("A report with a first page"))
+    text = _upload_one(small, "notes.txt", b"Plain notes have no first page.")
+    webp = _store_thumbnail(clean_db, pdf)
+
+    listing = small.get("/documents").text
+    thumb = re.search(rf'<img class="thumb" src="(/documents/{pdf}/thumbnail\?v=[0-9a-f]+)"', listing)
+    assert thumb, "the PDF shows its thumbnail"
+    assert f"/documents/{text}/thumbnail" not in listing, "the text file has none..."
+    assert 'class="thumb type-icon" data-type="TXT"' in listing, "...and shows its type icon"
+    page = small.get(f"/documents/{pdf}").text
+    assert f'src="/documents/{pdf}/thumbnail?v=' in page
+    assert 'data-type="TXT"' in small.get(f"/documents/{text}").text
+
+    image = small.get(thumb.group(1))
+    assert image.status_code == 200
+    assert image.content == webp
+    assert image.headers["content-type"] == "image/webp"
+    assert "max-age=31536000" in image.headers["cache-control"]
+    again = small.get(thumb.group(1), headers={"If-None-Match": image.headers["etag"]})
+    assert again.status_code == 304
+    assert small.get(f"/documents/{text}/thumbnail").status_code == 404

@@ -305,11 +305,16 @@ def test_the_cpu_limit_defaults_to_the_timeout_and_bad_limits_are_refused_by_nam
     chosen = load_settings(
         WorkerSettings, {"WORKER_EXTRACT_CPU_SECONDS": "7", "WORKER_EXTRACT_MEMORY_MB": "256"}
     )
-    assert SandboxLimits.from_settings(chosen) == SandboxLimits(60.0, 7, 256 * MiB)
+    assert SandboxLimits.from_settings(chosen) == SandboxLimits(60.0, 7, 256 * MiB, ocr=chosen.ocr_options())
     for name, value in [
         ("WORKER_EXTRACT_CPU_SECONDS", "-1"),
         ("WORKER_EXTRACT_TIMEOUT_SECONDS", "0"),
         ("WORKER_EXTRACT_MEMORY_MB", "64"),
+        ("OCR_LANGUAGES", "eng;rm -rf"),
+        ("OCR_MAX_PAGES", "0"),
+        ("OCR_DPI", "5000"),
+        ("OCR_PAGE_TIMEOUT_SECONDS", "0"),
+        ("OCR_ENABLED", "maybe"),
     ]:
         with pytest.raises(SettingsError, match=name):
             load_settings(WorkerSettings, {name: value})

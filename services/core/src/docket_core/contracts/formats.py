@@ -15,12 +15,16 @@ PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentatio
 ODT = "application/vnd.oasis.opendocument.text"
 ODS = "application/vnd.oasis.opendocument.spreadsheet"
 ODP = "application/vnd.oasis.opendocument.presentation"
+PNG = "image/png"
+JPEG = "image/jpeg"
+TIFF = "image/tiff"
 
 OOXML_TYPES = (DOCX, XLSX, PPTX)
 OPENDOCUMENT_TYPES = (ODT, ODS, ODP)
 OFFICE_TYPES = OOXML_TYPES + OPENDOCUMENT_TYPES
 TEXT_TYPES = (HTML, JSON, CSV, MARKDOWN, TEXT)
-ACCEPTED_TYPES = (PDF, *TEXT_TYPES, *OFFICE_TYPES)
+IMAGE_TYPES = (PNG, JPEG, TIFF)  # read by OCR
+ACCEPTED_TYPES = (PDF, *TEXT_TYPES, *OFFICE_TYPES, *IMAGE_TYPES)
 
 # the short name a person reads, in the order a list of accepted formats is written
 TYPE_LABELS = {
@@ -36,10 +40,16 @@ TYPE_LABELS = {
     ODT: "OpenDocument text",
     ODS: "OpenDocument spreadsheet",
     ODP: "OpenDocument presentation",
+    PNG: "PNG image",
+    JPEG: "JPEG image",
+    TIFF: "TIFF image",
 }
 # what a file picker offers (the HTML ``accept`` attribute): extensions, then types
 FILE_EXTENSIONS = (
     ".pdf", ".txt", ".text", ".md", ".markdown", ".html", ".htm", ".csv", ".json",
-    ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp",
+    ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".png", ".jpg", ".jpeg", ".tif", ".tiff",
 )  # fmt: skip
-ACCEPTED_SUMMARY = "PDF, text, Markdown, HTML, CSV, JSON, Word, Excel, PowerPoint and OpenDocument files"
+ACCEPTED_SUMMARY = (
+    "PDF, text, Markdown, HTML, CSV, JSON, Word, Excel, PowerPoint and OpenDocument files, "
+    "and PNG, JPEG and TIFF images"
+)

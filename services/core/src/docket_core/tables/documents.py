@@ -13,7 +13,7 @@ from psycopg import AsyncConnection
 Row = dict[str, Any]
 COLUMNS = (
     "id, workspace_id, filename, title, content_type, size_bytes, sha256, status, failure_reason, "
-    "page_count, word_count, created_at, updated_at, text_encoding"
+    "page_count, word_count, created_at, updated_at, text_encoding, processing_notice, thumbnail_etag"
 )
 TEXT_SEARCH_CONFIG = "english"
 INDEXED_TEXT_CHARS = 300_000  # a tsvector holds at most 1 MB; the rest of a huge text is stored, not indexed
@@ -323,6 +323,7 @@ async def mark_ready(
     page_count: int | None,
     word_count: int,
     text_encoding: str | None = None,
+    notice: str | None = None,
 ) -> None:
     """Store the extracted text and its counts, and index the title and (the start of) the text."""
     await conn.execute(
@@ -330,7 +331,7 @@ async def mark_ready(
         UPDATE documents d SET
             status = 'ready', failure_reason = NULL, extracted_text = t.text,
             title = coalesce(%(title)s, d.title), page_count = %(pages)s, word_count = %(words)s,
-            text_encoding = %(encoding)s,
+            text_encoding = %(encoding)s, processing_notice = %(notice)s,
             search = setweight(to_tsvector(%(config)s::regconfig, coalesce(%(title)s, d.title)), 'A')
                   || setweight(to_tsvector(%(config)s::regconfig, left(t.text, %(indexed)s)), 'B'),
             updated_at = now()
@@ -344,6 +345,7 @@ async def mark_ready(
             "pages": page_count,
             "words": word_count,
             "encoding": text_encoding,
+            "notice": notice,
             "config": TEXT_SEARCH_CONFIG,
             "indexed": INDEXED_TEXT_CHARS,
         },
@@ -355,8 +357,8 @@ async def mark_failed(conn: AsyncConnection[Any], document_id: uuid.UUID, reason
     or matched. The same whether extraction refused the file or the job died after its retries."""
     await conn.execute(
         "UPDATE documents SET status = 'failed', failure_reason = %s, extracted_text = NULL, "
-        "search = NULL, word_count = NULL, page_count = NULL, text_encoding = NULL, updated_at = now() "
-        "WHERE id = %s",
+        "search = NULL, word_count = NULL, page_count = NULL, text_encoding = NULL, "
+        "processing_notice = NULL, updated_at = now() WHERE id = %s",
         (reason, document_id),
     )
 

@@ -35,6 +35,7 @@ DOWNLOAD_HEADERS = (
     "last-modified",
     "cache-control",
 )
+THUMBNAIL_HEADERS = ("etag", "cache-control")
 DOWNLOAD_REQUEST_HEADERS = ("range", "if-range", "if-none-match")
 # a downloaded file is never a page of this site: even if a browser rendered it, it could run nothing
 DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
@@ -186,6 +187,23 @@ class DocumentController(Controller):
             headers=headers,
             media_type=headers.pop("content-type", "application/octet-stream"),
             background=BackgroundTask(upstream.aclose),
+        )
+
+    @get("/{document_id:uuid}/thumbnail")
+    async def thumbnail(
+        self, request: AnyRequest, api: NamedDependency[Api], document_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        """The document's thumbnail from the API, with its ETag and caching (the URL names its version)."""
+        forward = {"if-none-match": value} if (value := request.headers.get("if-none-match")) else {}
+        upstream = await api.send("GET", f"/api/v1/documents/{document_id}/thumbnail", headers=forward)
+        raise_for_status(upstream)
+        headers = {name: upstream.headers[name] for name in THUMBNAIL_HEADERS if name in upstream.headers}
+        headers["Content-Security-Policy"] = DOWNLOAD_CSP
+        return Response(
+            upstream.content if upstream.status_code == 200 else b"",
+            status_code=upstream.status_code,
+            headers=headers,
+            media_type=upstream.headers.get("content-type", "image/webp"),
         )
 
     @get("/{document_id:uuid}/delete")

@@ -30,7 +30,9 @@ from docket_web.server.workspaces import load_workspaces, parse_workspace_id
 from docket_web.settings import WebSettings
 
 CSRF_HEADER = "x-csrftoken"
-ACCEPTED_TYPES = "PDF, plain text, Markdown, HTML, CSV, JSON, Word, Excel, PowerPoint or OpenDocument"
+ACCEPTED_TYPES = (
+    "PDF, plain text, Markdown, HTML, CSV, JSON, Word, Excel, PowerPoint, OpenDocument or an image"
+)
 
 
 class Outcome(msgspec.Struct, omit_defaults=True):

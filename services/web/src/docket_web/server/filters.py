@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from docket_core.contracts import FINAL_STATUSES
-from docket_core.contracts.formats import TYPE_LABELS
+from docket_core.contracts.formats import DOCX, JPEG, ODP, ODS, ODT, PNG, PPTX, TIFF, TYPE_LABELS, XLSX
 
 STATUS_LABELS = {"pending": "Pending", "processing": "Processing", "ready": "Ready", "failed": "Failed"}
 
@@ -41,9 +41,46 @@ def type_label(content_type: Any) -> str:
     return TYPE_LABELS.get(base, base)
 
 
+# the short mark of a document without a thumbnail, shown in its place
+TYPE_ICONS = {
+    "application/pdf": "PDF",
+    "text/plain": "TXT",
+    "text/markdown": "MD",
+    "text/html": "HTML",
+    "text/csv": "CSV",
+    "application/json": "JSON",
+    DOCX: "DOC",
+    ODT: "DOC",
+    XLSX: "XLS",
+    ODS: "XLS",
+    PPTX: "PPT",
+    ODP: "PPT",
+    PNG: "IMG",
+    JPEG: "IMG",
+    TIFF: "IMG",
+}
+
+
+def type_icon(content_type: Any) -> str:
+    """``PDF``, ``DOC``, ``XLS``, …: the type icon's text."""
+    return TYPE_ICONS.get(str(content_type).split(";", 1)[0].strip(), "FILE")
+
+
+def etag_version(etag: Any) -> str:
+    """An ETag as a URL query value (the thumbnail URL changes when the thumbnail does)."""
+    return str(etag or "").strip('W/"')
+
+
 def is_final(status: Any) -> bool:
     return str(status) in FINAL_STATUSES
 
 
-FILTERS = {"filesize": filesize, "when": when, "status_label": status_label, "type_label": type_label}
+FILTERS = {
+    "filesize": filesize,
+    "when": when,
+    "status_label": status_label,
+    "type_label": type_label,
+    "type_icon": type_icon,
+    "etag_version": etag_version,
+}
 TESTS = {"final": is_final}

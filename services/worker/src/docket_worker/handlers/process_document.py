@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from docket_core.contracts import ProcessDocument
-from docket_core.tables import documents
+from docket_core.tables import documents, thumbnails
 from docket_worker.jobs.context import JobContext
 from docket_worker.processing.extract import Extracted, ExtractionError
 from docket_worker.processing.sandbox import SandboxLimits
@@ -56,10 +56,13 @@ async def process_document(ctx: JobContext, payload: ProcessDocument) -> None:
                 page_count=extracted.page_count,
                 word_count=extracted.word_count,
                 text_encoding=extracted.encoding,
+                notice=extracted.notice,
             )
+            await thumbnails.put(conn, document_id, extracted.thumbnail)
         else:
             assert reason is not None
             await documents.mark_failed(conn, document_id, reason)
+            await thumbnails.drop(conn, document_id)
         await ctx.complete_in(conn)
     if extracted is not None:
         await ctx.publish_status(document_id, "ready")
@@ -70,6 +73,7 @@ async def process_document(ctx: JobContext, payload: ProcessDocument) -> None:
 
 async def document_gave_up(ctx: JobContext, payload: ProcessDocument) -> None:
     """The job is dead: the document fails, like one whose extraction failed, not left "processing"."""
-    async with ctx.pool.connection() as conn:
+    async with ctx.pool.connection() as conn, conn.transaction():
         await documents.mark_failed(conn, payload.document_id, GAVE_UP_REASON)
+        await thumbnails.drop(conn, payload.document_id)
     await ctx.publish_status(payload.document_id, "failed", GAVE_UP_REASON)

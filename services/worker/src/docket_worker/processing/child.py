@@ -8,6 +8,7 @@ makes the parser do stays inside them. It writes one JSON report and exits witho
 
 from __future__ import annotations
 
+import base64
 import errno
 import json
 import logging
@@ -18,7 +19,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from docket_worker.processing.extract import MAX_REASON_CHARS, Extracted, ExtractionError
+from docket_worker.processing.extract import MAX_REASON_CHARS, Extracted, ExtractionError, configure_ocr
+from docket_worker.processing.ocr import OcrOptions
 
 NICENESS = 10  # the worker's event loop (probes, leases) wins the CPU over a busy child
 REPORT_FD = 3
@@ -60,7 +62,10 @@ def run(work: Work, data: bytes, content_type: str) -> dict[str, Any]:
         return _failure("crash", f"The file could not be read ({type(exc).__name__}).")
     except Exception as exc:  # whatever a malformed file provokes, the worker gets a reason, not a traceback
         return _failure("crash", f"The file could not be read ({type(exc).__name__}).")
-    return {"outcome": "ok", **extracted._asdict()}
+    report = extracted._asdict()
+    if extracted.thumbnail is not None:  # JSON carries text: the WebP bytes travel as base64
+        report["thumbnail"] = base64.b64encode(extracted.thumbnail).decode("ascii")
+    return {"outcome": "ok", **report}
 
 
 def _failure(outcome: str, reason: str) -> dict[str, Any]:
@@ -81,6 +86,7 @@ def become_child(request: dict[str, Any], work: Work, document: int, report: int
         )  # parsers log warnings per damaged object: noise, and a pipe to fill
         warnings.simplefilter("ignore")
         os.nice(NICENESS)
+        configure_ocr(OcrOptions.from_request(request.get("ocr")))
         apply_limits(request)
         _report(_extract(work, request["content_type"]))
     except BaseException:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from docket_core import text_encoding
-from docket_core.contracts.formats import HTML, MARKDOWN, OFFICE_TYPES, PDF
-from docket_worker.processing import office
+from docket_core.contracts.formats import HTML, IMAGE_TYPES, MARKDOWN, OFFICE_TYPES, PDF
+from docket_worker.processing import office, scans, thumbnails
 from docket_worker.processing.errors import ExtractionError as ExtractionError  # re-exported
 from docket_worker.processing.html_text import html_to_text
+from docket_worker.processing.ocr import OcrOptions, OcrResult
 
 MAX_TEXT_CHARS = 5_000_000
 MAX_TITLE_CHARS = 200
@@ -28,11 +29,24 @@ class Extracted(NamedTuple):
     page_count: int | None
     word_count: int
     encoding: str | None = None  # the text encoding a text file was read in (None: PDF, office)
+    ocr_pages: int = 0  # pages (or image frames) read by OCR
+    notice: str | None = None  # what the user should know of a ready document (pages left unread)
+    thumbnail: bytes | None = None  # the first page as WebP (thumbnails.py), when the file has one
+
+
+_ocr: OcrOptions | None = None
+
+
+def configure_ocr(options: OcrOptions | None) -> None:
+    """Set the OCR options for this process (the child, from the worker's request); None turns OCR off."""
+    global _ocr
+    _ocr = options
 
 
 def prepare() -> None:
     """Import every parser, so that the sandbox's limits only meet the file's work (in the zygote, once)."""
     import pypdf  # noqa: F401
+    import pypdfium2  # noqa: F401
 
     office.prepare()
 
@@ -42,8 +56,16 @@ def extract(data: bytes, content_type: str) -> Extracted:
     title: str | None = None
     page_count: int | None = None
     encoding: str | None = None
+    ocr = OcrResult({}, 0, None)
     if content_type == PDF:
-        text, title, page_count = _pdf(data)
+        pages, title, page_count = _pdf(data)
+        if _ocr is not None:
+            ocr = scans.ocr_pdf(data, pages, _ocr)
+            pages = [ocr.texts.get(index, text) for index, text in enumerate(pages)]
+        text = "\n".join(pages)
+    elif content_type in IMAGE_TYPES:
+        ocr, page_count = scans.ocr_image(data, _ocr)
+        text = "\n".join(ocr.texts.values())
     elif content_type in OFFICE_TYPES:
         text, title, page_count = office.extract_office(data, content_type)
     elif content_type == HTML:
@@ -55,9 +77,16 @@ def extract(data: bytes, content_type: str) -> Extracted:
             title = _first_heading(text)
     text = text.replace("\x00", "").strip()[:MAX_TEXT_CHARS]
     if not text:
+        if content_type in (PDF, *IMAGE_TYPES) and ocr.pages:
+            raise ExtractionError("No text could be found in this file, not even by OCR.")
+        if content_type == PDF and _ocr is None:
+            raise ExtractionError("No text could be found in this file, and OCR is off on this server.")
         raise ExtractionError("No text could be found in this file (is it a scanned image?).")
     title = _short_title(title) or _short_title(_first_line(text))
-    return Extracted(text, title, page_count, len(text.split()), encoding)
+    return Extracted(
+        text, title, page_count, len(text.split()), encoding, ocr.pages, ocr.notice,
+        thumbnails.thumbnail(data, content_type),
+    )  # fmt: skip
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -118,7 +147,8 @@ def _first_line(text: str) -> str | None:
     return text[:end].strip() or None
 
 
-def _pdf(data: bytes) -> tuple[str, str | None, int]:
+def _pdf(data: bytes) -> tuple[list[str], str | None, int]:
+    """Each page's text (up to MAX_TEXT_CHARS in all), the title, and the page count."""
     import io
 
     from pypdf import PdfReader
@@ -144,7 +174,7 @@ def _pdf(data: bytes) -> tuple[str, str | None, int]:
         metadata = reader.metadata
         if metadata is not None and metadata.title:
             title = str(metadata.title)
-        return "\n".join(parts), title, len(reader.pages)
+        return parts, title, len(reader.pages)
     except ExtractionError:
         raise
     except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, AttributeError, IndexError,

@@ -11,5 +11,7 @@ OUTCOMES = ("ok", "refused", "timeout", "cpu", "memory", "files", "disk", "outpu
 SANDBOX_OUTCOMES = Counter(
     "docket_sandbox_outcomes_total", "Extraction children by how they ended", ["outcome"]
 )
+# pages of scanned PDFs and image frames read by Tesseract; a PDF with a text layer adds nothing
+OCR_PAGES = Counter("docket_ocr_pages_total", "Pages (of scanned PDFs and images) read by OCR")
 for _outcome in OUTCOMES:
     SANDBOX_OUTCOMES.labels(_outcome)  # every outcome is exported from the start, at 0

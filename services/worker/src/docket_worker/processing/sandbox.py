@@ -18,6 +18,8 @@ The worker waits on its event loop, with no thread, so its probes, leases and ot
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import itertools
 import json
@@ -41,7 +43,9 @@ from docket_worker.processing.extract import (
     Extracted,
     ExtractionError,
 )
-from docket_worker.processing.metrics import SANDBOX_OUTCOMES
+from docket_worker.processing.metrics import OCR_PAGES, SANDBOX_OUTCOMES
+from docket_worker.processing.ocr import OcrOptions
+from docket_worker.processing.thumbnails import MAX_BYTES as THUMBNAIL_BYTES
 from docket_worker.settings import WorkerSettings
 
 logger = logging.getLogger("docket.worker.sandbox")
@@ -50,8 +54,9 @@ ZYGOTE_PROGRAM = ("-m", "docket_worker.processing.zygote")
 OPEN_FILES = 32  # the file, the report pipe, stderr, with room for a module import
 FILE_BYTES = 0  # no parser writes files
 STDERR_KEPT_BYTES = 4096
+MAX_THUMBNAIL_CHARS = 4 * (THUMBNAIL_BYTES // 3 + 1)  # base64
 # JSON spends at most 6 bytes on a character ("\u001f"); plus room for the field names and numbers
-MAX_REPORT_BYTES = 6 * (MAX_TEXT_CHARS + MAX_TITLE_CHARS + MAX_REASON_CHARS) + 4096
+MAX_REPORT_BYTES = 6 * (MAX_TEXT_CHARS + MAX_TITLE_CHARS + 2 * MAX_REASON_CHARS) + MAX_THUMBNAIL_CHARS + 4096
 ZYGOTE_ANSWER_SECONDS = 30.0  # a fork takes milliseconds; the first one waits for the zygote's imports
 ZYGOTE_EXIT_SECONDS = 5.0
 MAX_ENCODING_CHARS = 40  # a codec name
@@ -71,6 +76,7 @@ class SandboxLimits:
     memory_bytes: int
     open_files: int = OPEN_FILES
     file_bytes: int = FILE_BYTES
+    ocr: OcrOptions | None = None  # None: OCR is off
 
     @classmethod
     def from_settings(cls, settings: WorkerSettings) -> SandboxLimits:
@@ -78,6 +84,7 @@ class SandboxLimits:
             wall_seconds=settings.worker_extract_timeout_seconds,
             cpu_seconds=math.ceil(settings.extract_cpu_seconds),
             memory_bytes=settings.worker_extract_memory_mb * 1024 * 1024,
+            ocr=settings.ocr_options(),
         )
 
 
@@ -94,6 +101,9 @@ class _Report(msgspec.Struct, forbid_unknown_fields=True):
     page_count: Annotated[int, msgspec.Meta(ge=0)] | None = None
     word_count: Annotated[int, msgspec.Meta(ge=0)] = 0
     encoding: Annotated[str, msgspec.Meta(max_length=MAX_ENCODING_CHARS)] | None = None
+    ocr_pages: Annotated[int, msgspec.Meta(ge=0)] = 0
+    notice: Annotated[str, msgspec.Meta(max_length=MAX_REASON_CHARS)] | None = None
+    thumbnail: Annotated[str, msgspec.Meta(max_length=MAX_THUMBNAIL_CHARS)] | None = None
 
 
 _decode_report = msgspec.json.Decoder(_Report).decode
@@ -227,6 +237,7 @@ class Sandbox:
             SANDBOX_OUTCOMES.labels(exc.outcome).inc()
             raise
         SANDBOX_OUTCOMES.labels("ok").inc()
+        OCR_PAGES.inc(extracted.ocr_pages)
         return extracted
 
     async def _run(self, path: Path, content_type: str, limits: SandboxLimits) -> Extracted:
@@ -238,6 +249,7 @@ class Sandbox:
             "cpu_seconds": limits.cpu_seconds,
             "open_files": limits.open_files,
             "file_bytes": limits.file_bytes,
+            "ocr": limits.ocr.to_request() if limits.ocr is not None else None,
         }
         report_fd, report_end = os.pipe()
         stderr_fd, stderr_end = os.pipe()
@@ -324,7 +336,14 @@ def _result(returncode: int, raw: bytes | None, stderr: bytes, limits: SandboxLi
     if report.outcome != "ok":
         assert report.reason is not None
         raise ExtractionError(report.reason, report.outcome)
-    return Extracted(report.text, report.title, report.page_count, report.word_count, report.encoding)
+    thumbnail = None
+    if report.thumbnail is not None:
+        with contextlib.suppress(binascii.Error):  # a lying child loses its thumbnail, nothing more
+            thumbnail = base64.b64decode(report.thumbnail, validate=True)
+    return Extracted(
+        report.text, report.title, report.page_count, report.word_count, report.encoding, report.ocr_pages,
+        report.notice, thumbnail,
+    )  # fmt: skip
 
 
 async def _report_or_kill(reader: asyncio.StreamReader, pid: int) -> bytes | None:

@@ -117,6 +117,7 @@ UPLOAD_OPERATION = multipart_file_operation(
 TITLE_PREFIX = QueryParameter(max_length=200, pattern=patterns.WITHOUT_NUL, description="Title prefix")
 # a document comes back in the type its bytes were sniffed as
 DOWNLOAD_OPERATION = media_types_operation([200, 206], ALLOWED)
+THUMBNAIL_OPERATION = media_types_operation([200], ["image/webp"])
 EVENTS_OPERATION = media_types_operation([200], ["text/event-stream"], STATUS_EVENT_SCHEMA)
 
 
@@ -243,6 +244,31 @@ class DocumentController(Controller):
             media_type=found.content_type,
             headers=headers,
         )
+
+    @get(
+        "/{document_id:uuid}/thumbnail",
+        summary="The first page as a WebP thumbnail, at most 320 px wide (supports If-None-Match)",
+        operation_class=THUMBNAIL_OPERATION,
+        responses={
+            **DOCUMENT_RESPONSES,
+            304: ResponseSpec(None, description="Not modified: `If-None-Match` names the current `ETag`"),
+            404: problem_spec("`document-not-found`, or `thumbnail-not-found`: the document has none"),
+        },
+    )
+    async def thumbnail(
+        self,
+        request: Request[Any, Any, Any],
+        document_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        documents: NamedDependency[DocumentService],
+    ) -> Response[Any]:
+        webp, etag = await documents.thumbnail(principal.user_id, document_id)
+        # a thumbnail is made from the document's bytes, which never change: cache it for a year; a
+        # reprocessed document with a new thumbnail gets a new ETag (and the web a new URL)
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(None, status_code=304, headers=headers)
+        return Response(webp, media_type="image/webp", headers=headers)
 
     @delete("/{document_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Delete a document",
             responses=DOCUMENT_RESPONSES)  # fmt: skip

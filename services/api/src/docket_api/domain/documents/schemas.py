@@ -48,6 +48,10 @@ class DocumentOut(msgspec.Struct):
     tags: list[str] = msgspec.field(default_factory=list)
     # the encoding a text file was read in ("utf-8", "cp1252", "utf-16-le", …); null for PDF and office
     text_encoding: str | None = None
+    # what a ready document's reader should know: "OCR read the first 50 of 200 scanned pages …"
+    processing_notice: str | None = None
+    # the ETag of the document's thumbnail (GET …/thumbnail); null when it has none
+    thumbnail_etag: str | None = None
 
 
 class DocumentPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -91,4 +95,6 @@ def _common(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "text_encoding": row.get("text_encoding"),
+        "processing_notice": row.get("processing_notice"),
+        "thumbnail_etag": row.get("thumbnail_etag"),
     }

@@ -44,6 +44,7 @@ from docket_core.http.problems import Problem
 from docket_core.metrics import QUOTA_REFUSALS
 from docket_core.read_routing import ReadRouter
 from docket_core.tables import documents as repo
+from docket_core.tables import thumbnails
 from docket_core.tables.blobs import BlobStore
 from docket_core.tables.jobs import enqueue, unfinished_status
 
@@ -313,6 +314,16 @@ class DocumentService:
             etag=f'"{bytes(row["sha256"]).hex()}"',
             blob_id=row["blob_id"],
         )
+
+    async def thumbnail(self, owner_id: str, document_id: uuid.UUID) -> tuple[bytes, str]:
+        """The document's thumbnail and its ETag, authorized as the download is; 404 when it has none."""
+        async with self.pool.connection() as conn:
+            if await repo.get(conn, owner_id, document_id, preview_chars=0) is None:
+                raise not_found()
+            found = await thumbnails.get(conn, document_id)
+        if found is None:
+            raise Problem(404, "This document has no thumbnail.", slug="thumbnail-not-found")
+        return bytes(found["webp"]), found["etag"]
 
     async def stream(self, blob_id: uuid.UUID, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes ``start`` to ``end`` inclusive; a pooled connection is held per chunk, not per download."""

@@ -7,11 +7,28 @@ import os
 
 from docket_api.domain.documents.containers import ZIP_MAGIC, office_type
 from docket_core import text_encoding
-from docket_core.contracts.formats import ACCEPTED_TYPES, CSV, HTML, JSON, MARKDOWN, PDF, TEXT
+from docket_core.contracts.formats import (
+    ACCEPTED_TYPES,
+    CSV,
+    HTML,
+    JPEG,
+    JSON,
+    MARKDOWN,
+    PDF,
+    PNG,
+    TEXT,
+    TIFF,
+)
 
 SNIFF_BYTES = 8192
 ALLOWED = ACCEPTED_TYPES
 _HTML_OPENERS = ("<!doctype html", "<html", "<head", "<body", "<!--")
+_IMAGE_MAGICS = (
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"\xff\xd8\xff", JPEG),
+    (b"II*\x00", TIFF),
+    (b"MM\x00*", TIFF),
+)
 _MARKDOWN_EXTENSIONS = {".md", ".markdown", ".mdown", ".mkd"}
 
 
@@ -33,6 +50,9 @@ def detect(head: bytes, filename: str) -> str:
         return PDF
     if not head:
         raise UnsupportedTypeError("the file is empty")
+    for magic, image_type in _IMAGE_MAGICS:
+        if head.startswith(magic):
+            return image_type
     if head.startswith(ZIP_MAGIC):
         found = office_type(head)
         if found is None:
