@@ -280,6 +280,48 @@ def test_an_image_read_by_ocr_has_a_thumbnail(api: httpx.Client, worker: StartWo
     assert api.get(f"/api/v1/documents/{doc_id}/thumbnail").status_code == 200
 
 
+def test_search_by_prefix_and_phrase_with_type_and_date_filters_and_date_sort(
+    api: httpx.Client, worker: StartWorker
+) -> None:
+    import datetime as dt
+
+    ids = {
+        "md": _upload(api, "k8s.md", b"# Cluster notes\n\nKubernetes does a rolling update of the pods.\n"),
+        "txt": _upload(api, "ops.txt", b"The update was rolling out slowly; kubectl helped.\n"),
+        "pdf": _upload(api, "plan.pdf", text_pdf("Migration plan for the kubelet and a rolling update")),
+    }
+    with worker():
+        docs = _wait_final(api, list(ids.values()))
+    assert {doc["status"] for doc in docs.values()} == {"ready"}
+
+    def hits(**params: Any) -> list[str]:
+        response = api.get("/api/v1/search", params=params)
+        assert response.status_code == 200, response.text
+        return [hit["id"] for hit in response.json()["items"]]
+
+    assert sorted(hits(q="kube*")) == sorted(ids.values()), "kubernetes, kubectl, kubelet"
+    assert sorted(hits(q='"rolling update"')) == sorted([ids["md"], ids["pdf"]]), "the phrase, in order"
+    assert hits(q='"rolling update" kube*', type="text/markdown") == [ids["md"]]
+    assert sorted(hits(q="kube*", type=["text/markdown", "application/pdf"])) == sorted(
+        [ids["md"], ids["pdf"]]
+    )
+    today = dt.datetime.now(dt.UTC).date()
+    assert sorted(hits(q="kube*", **{"from": str(today), "to": str(today)})) == sorted(ids.values())
+    assert hits(q="kube*", **{"from": str(today + dt.timedelta(days=1))}) == []
+    assert hits(q="kube*", to=str(today - dt.timedelta(days=1))) == []
+    newest_first = sorted(ids.values(), key=lambda doc_id: docs[doc_id]["created_at"], reverse=True)
+    assert hits(q="kube*", sort="date") == newest_first
+    hit = api.get("/api/v1/search", params={"q": "kube* <script>"}).json()["items"]
+    assert all("<script>" not in item["snippet_html"] for item in hit), "highlights stay escaped"
+
+    for hostile in ("kube':* | 'a", "*", "k*", "-kube*", "'\\:*&|!(", "kube* " * 30):
+        assert api.get("/api/v1/search", params={"q": hostile}).status_code == 200, hostile
+    assert api.get("/api/v1/search", params={"q": "kube*", "type": "application/x-evil"}).status_code == 422
+    assert api.get("/api/v1/search", params={"q": "kube*", "sort": "size"}).status_code == 422
+    backwards = api.get("/api/v1/search", params={"q": "kube*", "from": "2025-02-01", "to": "2025-01-01"})
+    assert backwards.status_code == 422
+
+
 def test_search_only_sees_the_owners_documents_and_escapes_snippets(
     api: httpx.Client, worker: StartWorker
 ) -> None:

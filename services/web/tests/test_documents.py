@@ -350,3 +350,24 @@ def test_the_list_and_page_show_a_thumbnail_or_else_the_type_icon(small: Browser
     again = small.get(thumb.group(1), headers={"If-None-Match": image.headers["etag"]})
     assert again.status_code == 304
     assert small.get(f"/documents/{text}/thumbnail").status_code == 404
+
+
+def test_search_offers_type_and_order_and_keeps_them_across_pages(small: Browser) -> None:
+    page = small.get("/search", params={"q": "kube*", "type": "application/pdf", "sort": "date"})
+    assert page.status_code == 200
+    assert '<option value="application/pdf" selected>PDF</option>' in page.text
+    assert '<option value="date" selected>Newest first</option>' in page.text
+    assert "word* for words that start with it" in page.text
+    assert small.get("/search", params={"q": "x", "type": "application/x-evil"}).status_code == 400
+
+
+def test_search_with_a_type_filter_asks_the_api_for_that_type(small: Browser, clean_db: str) -> None:
+    doc_id = _upload_one(small, "k8s.md", b"# Notes\n\nKubernetes rolls the pods.\n")
+    with psycopg.connect(clean_db) as conn:  # as the worker leaves a ready document
+        conn.execute(
+            "UPDATE documents SET status = 'ready', extracted_text = 'Kubernetes rolls the pods.', "
+            "search = to_tsvector('english', 'Kubernetes rolls the pods.')"
+        )
+    assert doc_id in small.get("/search", params={"q": "kube*", "type": "text/markdown"}).text
+    assert doc_id not in small.get("/search", params={"q": "kube*", "type": "application/pdf"}).text
+    assert doc_id in small.get("/search", params={"q": "kube*"}).text

@@ -10,6 +10,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from docket_core.tables import search_query
+
 Row = dict[str, Any]
 COLUMNS = (
     "id, workspace_id, filename, title, content_type, size_bytes, sha256, status, failure_reason, "
@@ -363,6 +365,12 @@ async def mark_failed(conn: AsyncConnection[Any], document_id: uuid.UUID, reason
     )
 
 
+SORTS = {  # fixed SQL per sort, never built from input
+    "relevance": "rank DESC, created_at DESC, id",
+    "date": "created_at DESC, id",
+}
+
+
 async def search(
     conn: AsyncConnection[Any],
     workspace_ids: WorkspaceIds,
@@ -370,30 +378,47 @@ async def search(
     limit: int,
     offset: int,
     tags: Sequence[str] = (),
+    *,
+    content_types: Sequence[str] = (),
+    created_from: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+    sort: str = "relevance",
 ) -> list[Row]:
-    """``limit`` + 1 ranked hits among the workspaces' ready documents (the extra one tells whether
-    there is a next page), each shown hit with a snippet whose matches are wrapped in HIT_START/HIT_END;
-    every one of ``tags`` must be on a hit."""
+    """``limit`` + 1 hits among the workspaces' ready documents (the extra one tells whether there is
+    a next page), ranked or newest first, each shown hit with a snippet whose matches are wrapped in
+    HIT_START/HIT_END. ``query`` is websearch syntax plus prefix terms (``kube*``); every one of
+    ``tags`` must be on a hit, and the filters keep the given content types and a creation-time range
+    ``[created_from, created_before)``."""
+    parsed = search_query.parse(query)
+    order = SORTS[sort]
     tag_sql = "".join(
         " AND EXISTS (SELECT 1 FROM document_tags dt JOIN tags t ON t.id = dt.tag_id "
         f"WHERE dt.document_id = d.id AND lower(t.name) = lower(%(tag{n})s))"
         for n in range(len(tags))
     )
     cur = await conn.execute(
-        """
-        WITH q AS (SELECT websearch_to_tsquery(%(config)s::regconfig, %(query)s) AS query),
+        f"""
+        WITH q AS (
+            SELECT CASE
+                WHEN %(prefixes)s = '' THEN websearch_to_tsquery(%(config)s::regconfig, %(text)s)
+                WHEN %(text)s = '' THEN to_tsquery(%(config)s::regconfig, %(prefixes)s)
+                ELSE websearch_to_tsquery(%(config)s::regconfig, %(text)s)
+                     && to_tsquery(%(config)s::regconfig, %(prefixes)s)
+            END AS query
+        ),
         hits AS (
             SELECT d.id, d.workspace_id, d.title, d.filename, d.content_type, d.created_at, d.extracted_text,
                    ts_rank_cd(d.search, q.query) AS rank, q.query
             FROM documents d, q
             WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'ready' AND d.search @@ q.query
-            """
-        + tag_sql
-        + """
-            ORDER BY rank DESC, d.created_at DESC, d.id
+              AND (cardinality(%(types)s::text[]) = 0 OR d.content_type = ANY(%(types)s::text[]))
+              AND (%(from)s::timestamptz IS NULL OR d.created_at >= %(from)s::timestamptz)
+              AND (%(before)s::timestamptz IS NULL OR d.created_at < %(before)s::timestamptz)
+            {tag_sql}
+            ORDER BY {order}
             LIMIT %(limit)s + 1 OFFSET %(offset)s
         ), numbered AS (
-            SELECT *, row_number() OVER (ORDER BY rank DESC, created_at DESC, id) AS n FROM hits
+            SELECT *, row_number() OVER (ORDER BY {order}) AS n FROM hits
         )
         SELECT id, workspace_id, title, filename, content_type, created_at, rank,
                CASE WHEN n <= %(limit)s THEN
@@ -403,9 +428,13 @@ async def search(
         """,
         {
             "config": TEXT_SEARCH_CONFIG,
-            "query": query,
+            "text": parsed.text,
+            "prefixes": parsed.prefixes,
             "workspaces": list(workspace_ids),
             **{f"tag{n}": tag for n, tag in enumerate(tags)},
+            "types": list(content_types),
+            "from": created_from,
+            "before": created_before,
             "limit": limit,
             "offset": offset,
             "chars": HEADLINE_TEXT_CHARS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get
@@ -18,11 +18,18 @@ from docket_api.domain.documents.controllers import LIST_RESPONSES, TAG_QUERY, W
 from docket_api.domain.documents.cursor import SEARCH_CURSOR, decode_offset, encode_offset
 from docket_api.domain.documents.schemas import tag_filter
 from docket_api.domain.workspaces.authz import Action, authorize, visible_workspaces
+from docket_core.contracts.formats import ACCEPTED_TYPES
 from docket_core.http.problems import Problem
 from docket_core.read_routing import ReadRouter
 from docket_core.tables.documents import HIT_END, HIT_START, search
 
 MAX_QUERY_CHARS = 200
+ContentType = Literal[ACCEPTED_TYPES]  # type: ignore[valid-type]
+Sort = Literal["relevance", "date"]
+
+
+def _day_start(day: dt.date | None) -> dt.datetime | None:
+    return None if day is None else dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 class SearchHit(msgspec.Struct):
@@ -72,11 +79,29 @@ class SearchController(Controller):
         cursor: Annotated[str | None, SEARCH_CURSOR] = None,
         workspace_id: Annotated[uuid.UUID | None, WORKSPACE_QUERY] = None,
         tag: Annotated[list[str] | None, TAG_QUERY] = None,
+        content_type: Annotated[
+            list[ContentType] | None,
+            QueryParameter(
+                name="type", max_items=len(ACCEPTED_TYPES), description="Only these types (repeatable)"
+            ),
+        ] = None,
+        created_from: Annotated[
+            dt.date | None, QueryParameter(name="from", description="Uploaded on or after this day (UTC)")
+        ] = None,
+        created_to: Annotated[
+            dt.date | None, QueryParameter(name="to", description="Uploaded on or before this day (UTC)")
+        ] = None,
+        sort: Annotated[Sort, QueryParameter(description="relevance (default) or date, newest first")] = (
+            "relevance"
+        ),
     ) -> SearchPage:
         query = q.strip()
         if not query:
             raise Problem(422, "The search query is empty.", slug="validation-error",
                           errors=[{"field": "q", "message": "must not be blank"}])  # fmt: skip
+        if created_from and created_to and created_from > created_to:
+            raise Problem(422, "The date range ends before it starts.", slug="validation-error",
+                          errors=[{"field": "to", "message": "must not be before from"}])  # fmt: skip
         offset = decode_offset(cursor)
         async with request.app.state.pool.connection() as conn:  # membership: always the primary's
             if workspace_id is not None:
@@ -86,7 +111,19 @@ class SearchController(Controller):
                 workspaces = await visible_workspaces(conn, caller.principal)
         reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
         rows = await reads.run(
-            caller.user_id, lambda conn: search(conn, workspaces, query, limit, offset, tag_filter(tag))
+            caller.user_id,
+            lambda conn: search(
+                conn,
+                workspaces,
+                query,
+                limit,
+                offset,
+                tag_filter(tag),
+                content_types=content_type or (),
+                created_from=_day_start(created_from),
+                created_before=_day_start(created_to + dt.timedelta(days=1)) if created_to else None,
+                sort=sort,
+            ),
         )
         items = [
             SearchHit(

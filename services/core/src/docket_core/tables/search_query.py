@@ -1,0 +1,42 @@
+"""Split a search box's text into what ``websearch_to_tsquery`` reads and the prefix terms (``kube*``)
+it cannot, which become ``to_tsquery`` prefix matches (``'kube':*``).
+
+Phrases ("rolling update"), ``or`` and ``-word`` stay websearch syntax. A prefix term keeps only its
+letters and digits, so nothing a user types can reach to_tsquery's own operators. Plain string scanning,
+no regular expression that could backtrack.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+MAX_PREFIX_TERMS = 8
+MIN_PREFIX_CHARS = 2  # "a*" would match half the dictionary
+
+
+class SearchQuery(NamedTuple):
+    text: str  # for websearch_to_tsquery; may be empty when the query is only prefix terms
+    prefixes: str  # for to_tsquery: "'kube':* & 'deploy':*", or empty
+
+
+def parse(query: str) -> SearchQuery:
+    """The websearch part and the prefix part of ``query``."""
+    kept: list[str] = []
+    prefixes: list[str] = []
+    in_phrase = False
+    for token in _tokens(query):
+        if token.count('"') % 2:
+            in_phrase = not in_phrase
+        word = (
+            token[:-1] if token.endswith("*") and not in_phrase and not token.startswith(("-", '"')) else None
+        )
+        stem = "".join(char for char in word if char.isalnum()).lower() if word is not None else ""
+        if word is not None and len(stem) >= MIN_PREFIX_CHARS and len(prefixes) < MAX_PREFIX_TERMS:
+            prefixes.append(f"'{stem}':*")
+        else:
+            kept.append(token)
+    return SearchQuery(" ".join(kept), " & ".join(prefixes))
+
+
+def _tokens(query: str) -> list[str]:
+    return query.split()
