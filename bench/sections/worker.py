@@ -11,7 +11,7 @@ import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
-from bench import procs, seed, words
+from bench import formats, procs, seed, words
 from bench.context import Context
 from bench.procs import Proc
 from bench.report import Section
@@ -286,4 +286,18 @@ def run(ctx: Context) -> Section:
             note=f"alternated; postgres {median([r['postgres_cpu_cores'] for r in results]):.2f} cores",
         )
     section.add("worker peak RSS under load", ctx.rss["worker_under_load_mb"], "MB")
+    per_format = formats.measure()
+    section.data["formats"] = per_format
+    for name, rate in per_format["docs_per_second"].items():
+        section.add(
+            f"extraction docs/s, {name}", rate, "docs/s", note="one child at a time, through the sandbox"
+        )
+    section.check(
+        "OCR pages/s (300 DPI, one process)",
+        per_format["ocr_pages_per_second"],
+        "pages/s",
+        1,
+        at_most=False,
+        note="image-only PDF rendered by PDFium, read by Tesseract; '-' when Tesseract is not installed",
+    )
     return section

@@ -334,10 +334,12 @@ def test_the_list_and_page_show_a_thumbnail_or_else_the_type_icon(small: Browser
     webp = _store_thumbnail(clean_db, pdf)
 
     listing = small.get("/documents").text
-    thumb = re.search(rf'<img class="thumb" src="(/documents/{pdf}/thumbnail\?v=[0-9a-f]+)"', listing)
+    thumb = re.search(
+        rf'<img class="thumb thumb-48" src="(/documents/{pdf}/thumbnail\?v=[0-9a-f]+)"', listing
+    )
     assert thumb, "the PDF shows its thumbnail"
     assert f"/documents/{text}/thumbnail" not in listing, "the text file has none..."
-    assert 'class="thumb type-icon" data-type="TXT"' in listing, "...and shows its type icon"
+    assert 'class="thumb thumb-48 type-icon" data-type="TXT"' in listing, "...and shows its type icon"
     page = small.get(f"/documents/{pdf}").text
     assert f'src="/documents/{pdf}/thumbnail?v=' in page
     assert 'data-type="TXT"' in small.get(f"/documents/{text}").text

@@ -52,10 +52,12 @@ def decode(data: bytes, *, final: bool = True) -> Decoded | None:
 
 def detect_encoding(data: bytes) -> str | None:
     """The encoding charset-normalizer finds most plausible, ties going to TIE_BREAK; None for binary."""
-    results = from_bytes(data)
-    best = results.best()
-    if best is None:
+    # UTF-16 and UTF-32 are read only with their BOM (which every editor writes): without one, any
+    # even run of bytes, an executable's header included, "decodes" into CJK characters
+    results = [match for match in from_bytes(data) if not match.encoding.startswith(("utf_16", "utf_32"))]
+    if not results:
         return None
+    best = results[0]
     tied = set(best.could_be_from_charset)
     for match in results:
         if match.chaos <= best.chaos and match.coherence >= best.coherence:
@@ -65,8 +67,8 @@ def detect_encoding(data: bytes) -> str | None:
 
 
 def looks_like_text(text: str, sample: int = SAMPLE_CHARS) -> bool:
-    """No NUL, and few characters that no text holds: controls (other than tab, newlines, form feed)
-    and unassigned code points, under 1 % of the first ``sample`` characters.
+    """No NUL, and few characters that no text holds: controls (C0 other than tab, newlines, form
+    feed; all of C1) and unassigned code points, under 1 % of the first ``sample`` characters.
 
     A BOM followed by binary data decodes "successfully" as UTF-16 into unassigned code points.
     """
@@ -77,6 +79,6 @@ def looks_like_text(text: str, sample: int = SAMPLE_CHARS) -> bool:
         1
         for char in head
         if (char < " " and char not in "\t\n\x0b\x0c\r")
-        or (char > "~" and unicodedata.category(char) == "Cn")
+        or (char > "~" and unicodedata.category(char) in ("Cc", "Cn"))  # C1 controls, unassigned
     )
     return strange <= len(head) // 100
