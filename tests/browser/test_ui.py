@@ -203,7 +203,7 @@ def test_upload_and_search_work_with_the_keyboard_alone(new_page: NewPage, scree
     _tab_to(page, "e.id === 'search-q'")
     page.keyboard.type("tapir")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/search?q=tapir")
+    page.wait_for_url("**/search?q=tapir&type=&sort=relevance")  # the form also sends its filters
     _expect(page.locator("ol.results li")).to_have_count(1)
     _tab_to(page, "e.closest('ol.results') && e.tagName === 'A'")
     screenshot(page, "12-keyboard-focus")
