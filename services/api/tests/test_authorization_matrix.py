@@ -78,6 +78,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/documents/{document_id}"): Rule(204, "editor", WRITE),
     ("GET", "/api/v1/documents/{document_id}/content"): Rule(200, "viewer", READ),
     ("GET", "/api/v1/documents/{document_id}/events"): Rule(200, "viewer", READ),
+    ("GET", "/api/v1/documents/{document_id}/thumbnail"): Rule(200, "viewer", READ),
     ("POST", "/api/v1/documents/{document_id}/reprocess"): Rule(202, "editor", WRITE),
     ("GET", "/api/v1/search"): Rule(200, "viewer", READ),
 }
@@ -180,6 +181,9 @@ def _fresh_case(world: World, actor: str) -> Case:
         "%s, 'ready', %s, to_tsvector('english', %s)) RETURNING id",
         (workspace, world.users["owner"], blob, len(data), hashlib.sha256(data).digest(), text, text),
     )[0])  # fmt: skip
+    world.sql("INSERT INTO document_thumbnails (document_id, webp, etag) VALUES (%s, %s, %s)",
+              (document, b"RIFF\x0c\x00\x00\x00WEBPVP8L", f'"case-{n}"'))  # fmt: skip
+    world.sql("UPDATE documents SET thumbnail_etag = %s WHERE id = %s", (f'"case-{n}"', document))
     secret = secrets.token_urlsafe(32)
     invitation = str(world.sql(
         "INSERT INTO invitations (workspace_id, token_hash, role, expires_at) "

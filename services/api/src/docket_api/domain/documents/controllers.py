@@ -259,10 +259,10 @@ class DocumentController(Controller):
         self,
         request: Request[Any, Any, Any],
         document_id: FromPath[uuid.UUID],
-        principal: NamedDependency[Principal],
+        caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
     ) -> Response[Any]:
-        webp, etag = await documents.thumbnail(principal.user_id, document_id)
+        webp, etag = await documents.thumbnail(caller, document_id)
         # a thumbnail is made from the document's bytes, which never change: cache it for a year; a
         # reprocessed document with a new thumbnail gets a new ETag (and the web a new URL)
         headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}

@@ -315,10 +315,11 @@ class DocumentService:
             blob_id=row["blob_id"],
         )
 
-    async def thumbnail(self, owner_id: str, document_id: uuid.UUID) -> tuple[bytes, str]:
+    async def thumbnail(self, caller: Caller, document_id: uuid.UUID) -> tuple[bytes, str]:
         """The document's thumbnail and its ETag, authorized as the download is; 404 when it has none."""
         async with self.pool.connection() as conn:
-            if await repo.get(conn, owner_id, document_id, preview_chars=0) is None:
+            workspace_id = await self._workspace_of(conn, caller, document_id, Action.READ_DOCUMENTS)
+            if await repo.get(conn, workspace_id, document_id, preview_chars=0) is None:
                 raise not_found()
             found = await thumbnails.get(conn, document_id)
         if found is None:
