@@ -62,7 +62,9 @@ clean: ## remove the virtualenvs and caches
 
 # ---- container images ----------------------------------------------------------------------------------
 # `make images` builds docket-{api,worker,web}:$(IMAGE_TAG) from services/<name>/Dockerfile (context: the
-# repo root) with BuildKit; `make image-test` builds them (cached) and runs tests/images against them.
+# repo root) with BuildKit, and docket-worker:$(IMAGE_TAG)-slim, the worker without Tesseract
+# (--build-arg WITH_OCR=false: its builder stage is the cached one, so it costs seconds);
+# `make image-test` builds them (cached) and runs tests/images against them.
 # BASE_IMAGE picks the base of all three (CI passes the local stand-in that ../shared/tools/
 # local-base-image.sh builds, since no registry is reachable there). When CA_BUNDLE names a readable file
 # it is passed as the optional build secret `ca` (a TLS-intercepting proxy's CA): mounted only into the
@@ -95,13 +97,17 @@ images: ## build the api, worker and web images with BuildKit (BASE_IMAGE=… pi
 	done; fi; \
 	(($${#build[@]})) || { echo "images: need BuildKit: install docker buildx, or a docker CLI before 23" >&2; exit 1; }; \
 	secret=(); if [ -n "$(CA_BUNDLE)" ] && [ -r "$(CA_BUNDLE)" ]; then secret=(--secret "id=ca,src=$(CA_BUNDLE)"); fi; \
+	args=(--build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) \
+	  --build-arg "SOURCE_URL=$(IMAGE_SOURCE)" --build-arg "REVISION=$(IMAGE_REVISION)" \
+	  --build-arg "VERSION=$(IMAGE_VERSION)" --build-arg "CREATED=$(IMAGE_CREATED)"); \
 	for s in $(IMAGE_SERVICES); do \
 	  start=$$(date +%s); \
 	  echo "images: building docket-$$s:$(IMAGE_TAG) on $(BASE_IMAGE) with: $${build[*]}"; \
-	  "$${build[@]}" -f services/$$s/Dockerfile -t docket-$$s:$(IMAGE_TAG) "$${secret[@]}" \
-	    --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg SOURCE_DATE_EPOCH=$(IMAGE_EPOCH) \
-	    --build-arg "SOURCE_URL=$(IMAGE_SOURCE)" --build-arg "REVISION=$(IMAGE_REVISION)" \
-	    --build-arg "VERSION=$(IMAGE_VERSION)" --build-arg "CREATED=$(IMAGE_CREATED)" . ; \
+	  "$${build[@]}" -f services/$$s/Dockerfile -t docket-$$s:$(IMAGE_TAG) "$${secret[@]}" "$${args[@]}" . ; \
+	  if [ "$$s" = worker ]; then \
+	    "$${build[@]}" -f services/worker/Dockerfile -t docket-worker:$(IMAGE_TAG)-slim "$${secret[@]}" \
+	      "$${args[@]}" --build-arg WITH_OCR=false . ; \
+	  fi; \
 	  echo "images: docket-$$s:$(IMAGE_TAG) built in $$(( $$(date +%s) - start ))s"; \
 	  $(DOCKER) image prune -f --filter dangling=true --filter label=org.opencontainers.image.title=docket-$$s >/dev/null; \
 	done
