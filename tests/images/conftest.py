@@ -33,10 +33,10 @@ GRACE_SECONDS = 3
 READY_TIMEOUT = 45.0
 # What each image's own layers may add over its base, in MB (10^6 bytes, as docker counts), asserted by
 # test_each_image_stays_within_its_size_budget. Measured on 2026-11-30 over docket-local/python-base:
-# bookworm (MB): api 37.6, web 50.2 (their venvs; 60 was the budget of all three before the formats).
-# The worker, 143.7 over the base, in three parts:
+# bookworm (MB): api 37.7, web 50.2 (their venvs; 60 was the budget of all three before the formats).
+# The worker, 142.6 over the base, in three parts:
 #   46.2  what it was before: its venv (44.8) and the PostgreSQL client (1.4);
-#   39.7  the wheels that read documents and draw thumbnails: Pillow 12.4 (its bundled image libraries
+#   38.6  the wheels that read documents and draw thumbnails: Pillow 12.4 (its bundled image libraries
 #         9.5, without the AVIF codec the Dockerfile removes), lxml 11.7 (python-docx and python-pptx
 #         parse with it), pypdfium2 7.3 (renders PDF pages), python-docx 2.1, python-pptx 1.9,
 #         openpyxl 1.7, XlsxWriter 1.0 (python-pptx needs it), odfpy 0.7, charset-normalizer 0.6;
@@ -47,7 +47,7 @@ READY_TIMEOUT = 45.0
 #         protocol libraries 2.5, libgomp 0.3; dpkg's records. Not installed: the `tesseract` program
 #         and its text renderer (Pango, Cairo, HarfBuzz, GLib, X11, fonts: 36 MB), the orientation
 #         model tesseract-ocr-osd (10 MB), apt's caches (75 MB), documentation and manual pages.
-# The slim worker (--build-arg WITH_OCR=false) is the first two parts: 86.0.
+# The slim worker (--build-arg WITH_OCR=false) is the first two parts: 84.8.
 IMAGE_BUDGETS_MB = {"api": 60, "web": 60, "worker": 150, "worker-slim": 92}
 TARGET_READY_SECONDS = 3.0
 BUILD_TIMEOUT = 1500

@@ -183,7 +183,8 @@ settings = load_settings(WorkerSettings, {"ENVIRONMENT": "test"})
 print(json.dumps({
     "library": library_found(),
     "ocr_on": settings.ocr_options() is not None,
-    "languages": sorted(os.listdir(tessdata)) if os.path.isdir(tessdata) else [],
+    "languages": sorted(f for f in os.listdir(tessdata) if f.endswith(".traineddata"))
+                 if os.path.isdir(tessdata) else [],
     "program": shutil.which("tesseract"),
 }))
 """
