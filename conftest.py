@@ -71,6 +71,9 @@ def clean_db(database_url: str) -> str:
     """The shared database with every application table emptied."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(APP_TABLES)} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]
+        # the one row of search settings, back to the migration's (english, no re-index)
+        conn.execute("DELETE FROM search_settings")
+        conn.execute("INSERT INTO search_settings DEFAULT VALUES")
     return database_url
 
 

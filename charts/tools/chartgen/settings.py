@@ -95,6 +95,10 @@ CHART_CONFIG: dict[str, dict[str, Schema]] = {
         "OCR_MAX_PAGES": integer(1),
         "OCR_DPI": integer(72, 600),
         "OCR_PAGE_TIMEOUT_SECONDS": number(0, exclusive=True),
+        "SEARCH_TEXT_CONFIG": {
+            "type": "string",
+            "pattern": "^[a-z_][a-z0-9_]{0,62}(\\.[a-z_][a-z0-9_]{0,62})?$",
+        },
     },
 }
 CHART_SECRETS: dict[str, tuple[str, ...]] = {

@@ -14,6 +14,7 @@ from docket_core.contracts import (
     MalformedMessageError,
     ProcessDocument,
     PurgeDocument,
+    ReindexSearch,
     StatusEvent,
     declared_body_too_large,
     decode_job_payload,
@@ -82,7 +83,9 @@ def test_job_payloads_are_stored_as_json_objects_and_read_back_typed() -> None:
     assert sorted(JOB_PAYLOADS.items()) == [
         ("process_document", ProcessDocument),
         ("purge_document", PurgeDocument),
+        ("reindex_search", ReindexSearch),
     ]
+    assert decode_job_payload({"config": "simple"}, ReindexSearch) == ReindexSearch("simple")
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from docket_core.settings import load_settings
 from docket_core.tables.blobs import PostgresBlobStore
 from docket_worker.audit.prune import pruning
 from docket_worker.jobs.runner import JobRunner
+from docket_worker.search.reindex import applying
 from docket_worker.settings import WorkerSettings
 
 SERVICE_NAME = "docket-worker"
@@ -47,7 +48,10 @@ def create_app(settings: WorkerSettings | None = None) -> ASGIApp:
         stats = asyncio.create_task(sample_pool_stats(pool))
         logger.info("worker started", extra={"port": settings.port, "worker_id": runner.worker_id})
         try:
-            async with pruning(pool, settings.audit_retention_days):
+            async with (
+                pruning(pool, settings.audit_retention_days),
+                applying(pool, settings.search_text_config),
+            ):
                 yield
         finally:
             await runner.shutdown(settings.shutdown_grace_seconds)

@@ -13,6 +13,8 @@ MIN_EXTRACT_MEMORY_MB = 128
 OCR_LANGUAGES = re.compile(r"[a-z_]{3,16}(\+[a-z_]{3,16}){0,7}")
 MIN_OCR_DPI, MAX_OCR_DPI = 72, 600
 OCR_BUDGET_SHARE = 0.8
+# a PostgreSQL text-search configuration's name, optionally schema-qualified (english, public.docs)
+TEXT_CONFIG_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?")
 
 
 class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
@@ -33,6 +35,7 @@ class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
     ocr_max_pages: int = 50
     ocr_dpi: int = 300
     ocr_page_timeout_seconds: float = 30.0
+    search_text_config: str = "english"
 
     def ocr_options(self) -> OcrOptions | None:
         """The OCR a child may do, or None when OCR is off (or not installed and not asked for)."""
@@ -88,5 +91,9 @@ class WorkerSettings(CommonSettings, kw_only=True, frozen=True):
             raise SettingsError(f"OCR_DPI must be between {MIN_OCR_DPI} and {MAX_OCR_DPI}")
         if self.ocr_page_timeout_seconds <= 0:
             raise SettingsError("OCR_PAGE_TIMEOUT_SECONDS must be positive")
+        if not TEXT_CONFIG_NAME.fullmatch(self.search_text_config):
+            raise SettingsError(
+                "SEARCH_TEXT_CONFIG must name a PostgreSQL text-search configuration, like english or simple"
+            )
         if self.worker_job_hold_seconds and self.is_production:
             raise SettingsError("WORKER_JOB_HOLD_SECONDS is a testing aid and must be 0 in production")

@@ -27,6 +27,7 @@ from docket_core.contracts.jobs import (
     JobPayload,
     ProcessDocument,
     PurgeDocument,
+    ReindexSearch,
     decode_job_payload,
 )
 from docket_core.contracts.limits import (
@@ -58,6 +59,7 @@ __all__ = [
     "MalformedMessageError",
     "ProcessDocument",
     "PurgeDocument",
+    "ReindexSearch",
     "StatusEvent",
     "UploadPace",
     "declared_body_too_large",

@@ -38,8 +38,15 @@ class PurgeDocument(JobPayload, frozen=True):
     document_id: uuid.UUID | None = None  # the deleted row's id, for the logs
 
 
+class ReindexSearch(JobPayload, frozen=True):
+    """Rebuild every search vector in ``config``, the text-search configuration SEARCH_TEXT_CONFIG named."""
+
+    KIND: ClassVar[str] = "reindex_search"
+    config: str
+
+
 JOB_PAYLOADS: dict[str, type[JobPayload]] = {
-    payload.KIND: payload for payload in (ProcessDocument, PurgeDocument)
+    payload.KIND: payload for payload in (ProcessDocument, PurgeDocument, ReindexSearch)
 }
 
 

@@ -17,7 +17,9 @@ COLUMNS = (
     "id, workspace_id, filename, title, content_type, size_bytes, sha256, status, failure_reason, "
     "page_count, word_count, created_at, updated_at, text_encoding, processing_notice, thumbnail_etag"
 )
-TEXT_SEARCH_CONFIG = "english"
+# the text-search configuration vectors are built with, read from search_settings (its module says why)
+# in the very statement that writes the vector; SEARCH_TEXT_CONFIG, the worker's setting, changes it
+TEXT_CONFIG_SQL = "(SELECT text_config FROM search_settings)"
 INDEXED_TEXT_CHARS = 300_000  # a tsvector holds at most 1 MB; the rest of a huge text is stored, not indexed
 # Private-use characters mark the hits, so the snippet can be HTML-escaped before <mark> goes in.
 HIT_START, HIT_END = "\ue000", "\ue001"
@@ -261,17 +263,17 @@ async def status_of(
 async def retitle(conn: AsyncConnection[Any], document_id: uuid.UUID, title: str) -> None:
     """A new title; a ready document's search vector is rebuilt so the title is found by its new words."""
     await conn.execute(
-        """
+        f"""
         UPDATE documents SET title = %(title)s, updated_at = now(),
             search = CASE WHEN status = 'ready' THEN
-                setweight(to_tsvector(%(config)s::regconfig, %(title)s), 'A')
+                setweight(to_tsvector({TEXT_CONFIG_SQL}, %(title)s), 'A')
                 || setweight(
-                    to_tsvector(%(config)s::regconfig, left(coalesce(extracted_text, ''), %(indexed)s)), 'B'
+                    to_tsvector({TEXT_CONFIG_SQL}, left(coalesce(extracted_text, ''), %(indexed)s)), 'B'
                 )
             END
         WHERE id = %(id)s
         """,
-        {"id": document_id, "title": title, "config": TEXT_SEARCH_CONFIG, "indexed": INDEXED_TEXT_CHARS},
+        {"id": document_id, "title": title, "indexed": INDEXED_TEXT_CHARS},
     )
 
 
@@ -329,13 +331,13 @@ async def mark_ready(
 ) -> None:
     """Store the extracted text and its counts, and index the title and (the start of) the text."""
     await conn.execute(
-        """
+        f"""
         UPDATE documents d SET
             status = 'ready', failure_reason = NULL, extracted_text = t.text,
             title = coalesce(%(title)s, d.title), page_count = %(pages)s, word_count = %(words)s,
             text_encoding = %(encoding)s, processing_notice = %(notice)s,
-            search = setweight(to_tsvector(%(config)s::regconfig, coalesce(%(title)s, d.title)), 'A')
-                  || setweight(to_tsvector(%(config)s::regconfig, left(t.text, %(indexed)s)), 'B'),
+            search = setweight(to_tsvector({TEXT_CONFIG_SQL}, coalesce(%(title)s, d.title)), 'A')
+                  || setweight(to_tsvector({TEXT_CONFIG_SQL}, left(t.text, %(indexed)s)), 'B'),
             updated_at = now()
         FROM (SELECT %(text)s::text AS text) t  -- the text is sent once, not twice
         WHERE d.id = %(id)s
@@ -348,7 +350,6 @@ async def mark_ready(
             "words": word_count,
             "encoding": text_encoding,
             "notice": notice,
-            "config": TEXT_SEARCH_CONFIG,
             "indexed": INDEXED_TEXT_CHARS,
         },
     )
@@ -363,6 +364,16 @@ async def mark_failed(conn: AsyncConnection[Any], document_id: uuid.UUID, reason
         "processing_notice = NULL, updated_at = now() WHERE id = %s",
         (reason, document_id),
     )
+
+
+def _tsquery(config: str) -> str:
+    """The SQL of the query in one configuration (a column name, never input): websearch syntax, and
+    the prefix terms (``kube*``) ANDed to it; NULL when ``config`` is NULL."""
+    return f"""(CASE
+        WHEN %(prefixes)s = '' THEN websearch_to_tsquery({config}, %(text)s)
+        WHEN %(text)s = '' THEN to_tsquery({config}, %(prefixes)s)
+        ELSE websearch_to_tsquery({config}, %(text)s) && to_tsquery({config}, %(prefixes)s)
+    END)"""
 
 
 SORTS = {  # fixed SQL per sort, never built from input
@@ -398,17 +409,15 @@ async def search(
     )
     cur = await conn.execute(
         f"""
-        WITH q AS (
-            SELECT CASE
-                WHEN %(prefixes)s = '' THEN websearch_to_tsquery(%(config)s::regconfig, %(text)s)
-                WHEN %(text)s = '' THEN to_tsquery(%(config)s::regconfig, %(prefixes)s)
-                ELSE websearch_to_tsquery(%(config)s::regconfig, %(text)s)
-                     && to_tsquery(%(config)s::regconfig, %(prefixes)s)
-            END AS query
+        WITH s AS (SELECT text_config AS config, previous_config AS previous FROM search_settings),
+        q AS (  -- during a re-index the query of the previous configuration matches too
+            SELECT s.config,
+                   {_tsquery("s.config")} || coalesce({_tsquery("s.previous")}, ''::tsquery) AS query
+            FROM s
         ),
         hits AS (
             SELECT d.id, d.workspace_id, d.title, d.filename, d.content_type, d.created_at, d.extracted_text,
-                   ts_rank_cd(d.search, q.query) AS rank, q.query
+                   ts_rank_cd(d.search, q.query) AS rank, q.query, q.config
             FROM documents d, q
             WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'ready' AND d.search @@ q.query
               AND (cardinality(%(types)s::text[]) = 0 OR d.content_type = ANY(%(types)s::text[]))
@@ -422,12 +431,11 @@ async def search(
         )
         SELECT id, workspace_id, title, filename, content_type, created_at, rank,
                CASE WHEN n <= %(limit)s THEN
-                 ts_headline(%(config)s::regconfig, left(extracted_text, %(chars)s), query, %(options)s)
+                 ts_headline(config, left(extracted_text, %(chars)s), query, %(options)s)
                END AS snippet
         FROM numbered ORDER BY n
         """,
         {
-            "config": TEXT_SEARCH_CONFIG,
             "text": parsed.text,
             "prefixes": parsed.prefixes,
             "workspaces": list(workspace_ids),

@@ -6,10 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from docket_core.contracts import JobPayload, ProcessDocument, PurgeDocument
+from docket_core.contracts import JobPayload, ProcessDocument, PurgeDocument, ReindexSearch
 from docket_worker.handlers.process_document import document_gave_up, process_document
 from docket_worker.handlers.purge_document import purge_document
 from docket_worker.jobs.context import JobContext
+from docket_worker.search.reindex import reindex_search
 
 P = TypeVar("P", bound=JobPayload)
 
@@ -28,5 +29,6 @@ HANDLERS: dict[str, Handler[Any]] = {
     for handler in (
         Handler(ProcessDocument, process_document, on_dead=document_gave_up),
         Handler(PurgeDocument, purge_document),
+        Handler(ReindexSearch, reindex_search),
     )
 }

@@ -16,3 +16,8 @@ OLDEST_PENDING = Gauge(
     "docket_jobs_oldest_pending_seconds", "Age of the oldest job waiting to run", multiprocess_mode="max"
 )
 IN_FLIGHT = Gauge("docket_jobs_in_flight", "Jobs this process is running", multiprocess_mode="livesum")
+SEARCH_REINDEX_REMAINING = Gauge(
+    "docket_search_reindex_remaining_documents",
+    "Documents whose search vector still waits to be rebuilt for SEARCH_TEXT_CONFIG (0: none)",
+    multiprocess_mode="mostrecent",
+)
