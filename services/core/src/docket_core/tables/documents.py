@@ -367,8 +367,8 @@ async def mark_failed(conn: AsyncConnection[Any], document_id: uuid.UUID, reason
 
 
 def _tsquery(config: str) -> str:
-    """The SQL of the query in one configuration (a column name, never input): websearch syntax, and
-    the prefix terms (``kube*``) ANDed to it; NULL when ``config`` is NULL."""
+    """The SQL of the query in one configuration (a placeholder, never input): websearch syntax, and
+    the prefix terms (``kube*``) ANDed to it."""
     return f"""(CASE
         WHEN %(prefixes)s = '' THEN websearch_to_tsquery({config}, %(text)s)
         WHEN %(text)s = '' THEN to_tsquery({config}, %(prefixes)s)
@@ -407,17 +407,21 @@ async def search(
         f"WHERE dt.document_id = d.id AND lower(t.name) = lower(%(tag{n})s))"
         for n in range(len(tags))
     )
+    # the configuration as constants, not a subquery: the planner then sees the query's terms and can
+    # choose the workspace's index over the text's (a subquery made it guess, and pick the GIN index)
+    cur = await conn.execute(
+        "SELECT text_config::text AS config, previous_config::text AS previous FROM search_settings"
+    )
+    configs = await cur.fetchone()
+    assert configs is not None, "migration 0013 inserts the row"
+    # during a re-index the query of the previous configuration matches too
+    previous = f" || {_tsquery('%(previous)s::regconfig')}" if configs["previous"] else ""
     cur = await conn.execute(
         f"""
-        WITH s AS (SELECT text_config AS config, previous_config AS previous FROM search_settings),
-        q AS (  -- during a re-index the query of the previous configuration matches too
-            SELECT s.config,
-                   {_tsquery("s.config")} || coalesce({_tsquery("s.previous")}, ''::tsquery) AS query
-            FROM s
-        ),
+        WITH q AS (SELECT {_tsquery("%(config)s::regconfig")}{previous} AS query),
         hits AS (
             SELECT d.id, d.workspace_id, d.title, d.filename, d.content_type, d.created_at, d.extracted_text,
-                   ts_rank_cd(d.search, q.query) AS rank, q.query, q.config
+                   ts_rank_cd(d.search, q.query) AS rank, q.query
             FROM documents d, q
             WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'ready' AND d.search @@ q.query
               AND (cardinality(%(types)s::text[]) = 0 OR d.content_type = ANY(%(types)s::text[]))
@@ -431,11 +435,13 @@ async def search(
         )
         SELECT id, workspace_id, title, filename, content_type, created_at, rank,
                CASE WHEN n <= %(limit)s THEN
-                 ts_headline(config, left(extracted_text, %(chars)s), query, %(options)s)
+                 ts_headline(%(config)s::regconfig, left(extracted_text, %(chars)s), query, %(options)s)
                END AS snippet
         FROM numbered ORDER BY n
         """,
         {
+            "config": configs["config"],
+            "previous": configs["previous"],
             "text": parsed.text,
             "prefixes": parsed.prefixes,
             "workspaces": list(workspace_ids),
