@@ -19,6 +19,7 @@ class Options:
     workers: int = 1
     connections: int = 64
     search_connections: int = 16
+    search_large_docs: int = 90_000  # one workspace this large beside the corpus (0: skip that case)
     threads: int = 1
     users: int = 100
     docs_per_user: int = 100

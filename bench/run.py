@@ -40,6 +40,12 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--backup-mb", type=int, default=defaults.backup_mb, help="blob megabytes for backup")
     parser.add_argument("--worker-docs", type=int, default=defaults.worker_docs)
     parser.add_argument(
+        "--search-large-docs",
+        type=int,
+        default=defaults.search_large_docs,
+        help="documents of the one large workspace the search section adds (0: skip that case)",
+    )
+    parser.add_argument(
         "--worker-concurrency", type=int, default=0, help="WORKER_CONCURRENCY (default: its own)"
     )
     parser.add_argument(
@@ -66,6 +72,7 @@ def parse(argv: list[str] | None = None) -> Options:
         connections=args.connections,
         backup_mb=args.backup_mb,
         worker_docs=args.worker_docs,
+        search_large_docs=args.search_large_docs,
         worker_concurrency=args.worker_concurrency,
         worker_concurrency_sweep=tuple(int(c) for c in args.worker_concurrency_sweep.split(",") if c.strip()),
         image_tag=args.image_tag,
