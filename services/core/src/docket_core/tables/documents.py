@@ -186,6 +186,8 @@ SELECT json_build_object(
         'content_type', content_type, 'size_bytes', size_bytes, 'sha256', encode(sha256, 'hex'),
         'status', status, 'failure_reason', failure_reason, 'page_count', page_count,
         'word_count', word_count, 'created_at', {created}, 'updated_at', {updated},
+        'text_encoding', text_encoding, 'processing_notice', processing_notice,
+        'thumbnail_etag', thumbnail_etag,
         'tags', coalesce(
             (SELECT json_agg(t.name ORDER BY lower(t.name)) FROM document_tags dt
              JOIN tags t ON t.id = dt.tag_id WHERE dt.document_id = fetched.id),
