@@ -23,11 +23,6 @@ SCHEMATHESIS = str(Path(sys.executable).with_name("st"))
 MAX_EXAMPLES = 8
 SEED = 1
 LOGOUT = "/api/v1/auth/logout"
-# "Created resource not found" (ST302) reads any 404 after a create as the created resource gone, and
-# the stateful phase chains POST /api/v1/workspaces into a transfer naming the new workspace's id as
-# its owner: 404 `member-not-found` for a workspace that exists. --checks all overrides the config
-# file, and the check has no per-operation switch in the stateful phase, so it is left out here.
-EXCLUDED_CHECKS = "ensure_resource_availability"
 
 
 def _schemathesis(base: str, token: str, workdir: Path, *selection: str) -> str:
@@ -35,8 +30,7 @@ def _schemathesis(base: str, token: str, workdir: Path, *selection: str) -> str:
     result = subprocess.run(
         [
             SCHEMATHESIS, "--no-color", "--config-file", str(CONFIG), "run", f"{base}/api/openapi.json",
-            "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
-            "--phases", "examples,coverage,fuzzing,stateful",
+            "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
             "--header", f"Authorization: Bearer {token}",
             "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
             "--request-timeout", "15", *selection,

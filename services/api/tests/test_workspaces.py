@@ -184,6 +184,18 @@ def test_the_owner_cannot_leave_until_ownership_is_transferred(
     assert api.get(f"/api/v1/workspaces/{team}", headers=ada.headers).status_code == 404
 
 
+def test_ownership_goes_only_to_a_member_and_a_stranger_is_a_422_of_the_field(
+    api: httpx.Client, ada: Person, bob: Person
+) -> None:
+    team = create_workspace(api, ada)
+    refused = api.patch(f"/api/v1/workspaces/{team}", json={"owner_id": bob.id}, headers=ada.headers)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["type"].endswith("owner-not-a-member")
+    assert api.get(f"/api/v1/workspaces/{team}", headers=ada.headers).json()["role"] == "owner"
+    assert api.get(f"/api/v1/workspaces/{team}", headers=bob.headers).status_code == 404
+
+
 def test_a_personal_workspace_cannot_be_shared_deleted_or_given_away(
     api: httpx.Client, ada: Person, bob: Person
 ) -> None:
