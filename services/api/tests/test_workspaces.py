@@ -184,12 +184,12 @@ def test_the_owner_cannot_leave_until_ownership_is_transferred(
     assert api.get(f"/api/v1/workspaces/{team}", headers=ada.headers).status_code == 404
 
 
-def test_ownership_goes_only_to_a_member_and_a_stranger_is_a_422_of_the_field(
+def test_ownership_goes_only_to_a_member_and_a_stranger_is_a_409(
     api: httpx.Client, ada: Person, bob: Person
 ) -> None:
     team = create_workspace(api, ada)
     refused = api.patch(f"/api/v1/workspaces/{team}", json={"owner_id": bob.id}, headers=ada.headers)
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["type"].endswith("owner-not-a-member")
     assert api.get(f"/api/v1/workspaces/{team}", headers=ada.headers).json()["role"] == "owner"
@@ -322,7 +322,7 @@ def test_bad_edits_are_422_and_change_nothing(
 ) -> None:
     doc = upload(api, ada, None, b"unchanged").json()
     refused = api.patch(f"/api/v1/documents/{doc['id']}", json=body, headers=ada.headers)
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 409, refused.text
     assert refused.headers["content-type"].startswith(PROBLEM)
     after = api.get(f"/api/v1/documents/{doc['id']}", headers=ada.headers).json()
     assert (after["title"], after["tags"], after["updated_at"]) == (doc["title"], [], doc["updated_at"])

@@ -139,8 +139,8 @@ class WorkspaceService:
             return
         members = {str(m["user_id"]): m for m in await repo.members(conn, workspace_id)}
         if new_owner not in members:
-            # the workspace exists and the caller may act on it; what is wrong is the body's field
-            raise Problem(422, "The new owner must be a member of this workspace.", slug="owner-not-a-member")
+            # the workspace exists and the caller may act on it: the body names someone it cannot go to
+            raise Problem(409, "The new owner must be a member of this workspace.", slug="owner-not-a-member")
         await repo.set_role(conn, workspace_id, caller.user_id, Role.ADMIN)
         await repo.set_role(conn, workspace_id, new_owner, Role.OWNER)
         await caller.record(
