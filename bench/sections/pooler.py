@@ -33,13 +33,18 @@ def _statement_timings(ctx: Context) -> dict[str, dict[str, float]]:
 
     from docket_core.tables import documents
 
-    owner = str(ctx.readers[0].id)
+    with psycopg.connect(ctx.stack.database_url) as conn:
+        row = conn.execute(
+            "SELECT id FROM workspaces WHERE personal_of = %s", (str(ctx.readers[0].id),)
+        ).fetchone()
+    assert row is not None, "the seeded reader has a personal workspace"
+    workspaces = [row[0]]  # the reader's documents are seeded into it
     queries = words.two_word_queries(random.Random(11), 16)
     statements = {
         "list": lambda conn, n: documents.page(
-            conn, owner, limit=51, after=None, status=None, title_prefix=None
+            conn, workspaces, limit=51, after=None, status=None, title_prefix=None
         ),
-        "search": lambda conn, n: documents.search(conn, owner, queries[n % len(queries)], 10, 0),
+        "search": lambda conn, n: documents.search(conn, workspaces, queries[n % len(queries)], 10, 0),
     }
 
     async def timed(statement: str, threshold: int | None) -> float:
