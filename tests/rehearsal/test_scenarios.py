@@ -75,7 +75,7 @@ def test_4_redis_outage_unready_not_restarted_then_back_within_10s(cluster: Clus
             )
             for pod in api.pods:
                 result = run_probe(readiness, pod.host_ports, pod.name)
-                assert result.detail.endswith("-> 503"), f"{pod.name}: readiness {result.detail}"
+                assert "-> 503" in result.detail, f"{pod.name}: readiness {result.detail}"
             time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
             for pod in api.pods:
                 assert run_probe(liveness, pod.host_ports, pod.name).ok, f"{pod.name}: liveness failed"
