@@ -136,6 +136,8 @@ def test_6_worker_sigkilled_mid_job_20_times_loses_nothing(cluster: Cluster) -> 
     """SIGKILL a worker that holds jobs, 20 times; every document ends ready, processed exactly once."""
     from samples import text_pdf
 
+    # each scenario leaves the release serving; one that failed half-way may not have, so wait for it
+    cluster.wait(lambda: all(pod.ready for pod in cluster.pods()), 60, "every pod ready")
     worker = cluster.deployment("docket-worker")
     database = cluster.datastores.database_url()
     doc_ids: list[str] = []

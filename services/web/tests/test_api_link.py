@@ -93,12 +93,15 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_not_believed(serve_api: Serve
 def test_an_expired_access_token_is_refreshed_transparently(
     serve_api: Serve, serve_web: Serve, clean_redis: str
 ) -> None:
-    web = serve_web(serve_api(access_token_ttl_seconds=1))
+    # long enough that a token refreshed just before a request cannot expire on its way to the API on a
+    # loaded machine (a streamed upload cannot be sent again after a 401), short enough to wait out
+    ttl = 4
+    web = serve_web(serve_api(access_token_ttl_seconds=ttl))
     with Browser(web) as browser:
         browser.sign_up()
         first = stored_session(clean_redis, browser.session_cookie())
         assert first is not None
-        time.sleep(2.1)  # the access token has expired
+        time.sleep(ttl + 1.1)  # the access token has expired
         listing = browser.get("/documents")
         assert listing.status_code == 200, listing.headers.get("location")
         assert "Your documents" in listing.text
@@ -106,11 +109,11 @@ def test_an_expired_access_token_is_refreshed_transparently(
         assert second is not None
         assert second["access_token"] != first["access_token"]
         assert second["refresh_token"] != first["refresh_token"], "refresh tokens rotate"
-        time.sleep(2.1)
+        time.sleep(ttl + 1.1)
         uploaded = browser.upload(("ttl.txt", b"uploaded with an expired access token"))  # a multipart retry
         assert uploaded.status_code == 200
         assert "Uploaded." in uploaded.text
-        time.sleep(2.1)
+        time.sleep(ttl + 1.1)
         scripted = browser.upload_streamed("ttl2.txt", b"streamed with an expired access token")
         assert scripted.status_code == 201, scripted.text
 
