@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -259,3 +260,49 @@ def test_a_pool_with_every_connection_lent_out_is_slow_not_failed(serve_api: Ser
                 assert listing.result().status_code == 200
     assert busy.status_code == 200, busy.text
     assert busy.json()["checks"] == {"database": "slow", "redis": "ok"}
+
+
+def test_a_pool_that_keeps_lending_while_the_check_waits_is_busy_and_stays_ready_past_the_grace(
+    serve_api: ServeApi, clean_db: str
+) -> None:
+    # one pooled connection, and twenty clients queueing list requests for it, which a lock on documents
+    # lets through only a few at a time, every 0.3 s: the check waits behind them past its budget, but
+    # the pool keeps lending. That is load, not a broken database, and it outlasts the slow grace.
+    served = serve_api(db_pool_min_size=1, db_pool_max_size=1, db_pool_timeout=60.0)
+    url = served.management
+    assert wait_until_ready(url).status_code == 200
+    stop = threading.Event()
+    listed: list[int] = []
+
+    def hold_the_lock_in_turns() -> None:
+        with psycopg.connect(clean_db) as locker:
+            while not stop.is_set():
+                locker.execute("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE")
+                time.sleep(0.3)
+                locker.commit()
+
+    def keep_listing(token: str) -> None:
+        with httpx.Client(base_url=served, timeout=60) as client:
+            while not stop.is_set():
+                listed.append(client.get("/api/v1/documents", headers=bearer(token)).status_code)
+
+    with httpx.Client(base_url=served, timeout=30) as client:
+        token = register_and_login(client)["access_token"]
+    answers: list[tuple[float, httpx.Response]] = []
+    with ThreadPoolExecutor(21) as pool:
+        started = time.monotonic()
+        listers = [pool.submit(keep_listing, token) for _ in range(20)]
+        busy_work = [pool.submit(hold_the_lock_in_turns), *listers]
+        try:
+            while time.monotonic() - started < SLOW_GRACE_SECONDS + 4:
+                answers.append((time.monotonic() - started, readyz(url)[0]))
+                time.sleep(0.5)
+        finally:
+            stop.set()
+        for work in busy_work:
+            work.result()
+    assert listed
+    assert set(listed) == {200}, listed
+    reports = [(round(at, 1), ans.status_code, ans.json()["checks"]["database"]) for at, ans in answers]
+    assert all(status == 200 for _, status, _ in reports), reports
+    assert any(database == "busy" for at, _, database in reports if at > SLOW_GRACE_SECONDS), reports

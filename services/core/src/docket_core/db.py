@@ -84,6 +84,13 @@ IDLE_CHECK_SECONDS = 5.0
 _returned_at: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
 
+def checkouts_granted(pool: Pool) -> int:
+    """How many connection requests the pool has granted so far (its counters are never popped here)."""
+    stats = pool.get_stats()
+    # a request counts once asked; a waiting one is not granted yet, a timed-out one never was
+    return stats.get("requests_num", 0) - stats.get("requests_errors", 0) - stats.get("requests_waiting", 0)
+
+
 async def _stamp_returned(conn: AsyncConnection[Any]) -> None:
     _returned_at[conn] = time.monotonic()
 

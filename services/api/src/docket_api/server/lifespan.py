@@ -23,7 +23,8 @@ from docket_api.domain.workspaces.service import WorkspaceService
 from docket_api.server.memory_limit import memory_limit_bytes
 from docket_api.server.ratelimit import RateLimiter
 from docket_api.settings import ApiSettings
-from docket_core.db import Pool, create_pool
+from docket_core.db import Pool, checkouts_granted, create_pool
+from docket_core.http.health import BusyError
 from docket_core.metrics import sample_pool_stats
 from docket_core.read_routing import ReadRouter, WriteMarkers
 from docket_core.redis import create_redis
@@ -107,14 +108,19 @@ def password_hashing(settings: ApiSettings) -> PasswordHashing:
 
 
 async def check_database(app: Litestar) -> None:
+    pool = app.state.pool
+    lent_before = checkouts_granted(pool)
     try:
         # the pool gives up just inside the check's 1 s budget, so its answer is the one heard
-        async with app.state.pool.connection(timeout=0.9) as conn:
+        async with pool.connection(timeout=0.9) as conn:
             version = await schema_version(conn)
-    except PoolTimeout as busy:
-        # every connection is lent out, or none can be opened in time: a timeout (readiness calls it
-        # slow just after a pass), not a failure, since refused and broken connections raise otherwise
-        raise TimeoutError("no pooled connection within 0.9s") from busy
+    except PoolTimeout as timeout:
+        lent = checkouts_granted(pool) - lent_before
+        if lent > 0:
+            raise BusyError(f"the pool lent {lent} connections while this check waited") from timeout
+        # nothing was lent: every connection is stuck, or none can be opened in time: a timeout
+        # (readiness calls it slow just after a pass), not a failure, as refused connections raise otherwise
+        raise TimeoutError("no pooled connection within 0.9s") from timeout
     expected = app.state.expected_schema
     # A schema *ahead* of the code stays ready: during a rolling upgrade the new release's
     # migrations run first while old pods keep serving, so migrations must stay backward compatible.

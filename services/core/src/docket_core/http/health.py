@@ -1,7 +1,8 @@
 """``/healthz`` (liveness: the process answers) and ``/readyz`` (readiness: dependencies answer).
 
-A probe's body names each check and says only ``ok``, ``slow``, ``failed`` or ``timed out``: whoever can
-reach a probe learns nothing about hosts, versions or errors. Why a check failed goes to the log.
+A probe's body names each check and says only ``ok``, ``busy``, ``slow``, ``failed`` or ``timed out``:
+whoever can reach a probe learns nothing about hosts, versions or errors. Why a check failed goes to
+the log.
 
 A check that times out within SLOW_GRACE_SECONDS of its last pass is ``slow`` and still ready. Every
 replica checks the same dependencies, so on a node whose CPU is taken (a rollout starting new
@@ -9,6 +10,10 @@ processes beside the load) all of them would time out together and leave their S
 endpoint at all: one busy moment became an outage in the cluster rehearsal. A dependency that is down
 refuses or errors, which is ``failed`` and not ready at once; one that hangs stays ``timed out`` past
 the grace and the replica leaves then.
+
+A check that raises ``BusyError`` found its dependency working but its own turn slow (a pool
+that kept lending to requests while the check waited): that is load, not a fault, and ``busy`` is
+ready. Sending a busy replica's traffic to its equally busy peers would only make them busier.
 """
 
 from __future__ import annotations
@@ -29,17 +34,25 @@ Check = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT_SECONDS = 1.0
 SLOW_GRACE_SECONDS = 10.0
 OK: Final = "ok"
+BUSY: Final = "busy"
 SLOW: Final = "slow"
 FAILED: Final = "failed"
 TIMED_OUT: Final = "timed out"
 logger = logging.getLogger("docket.health")
 
 
+class BusyError(Exception):
+    """Raised by a check whose dependency answered others while the check waited its turn."""
+
+
 async def run_check(name: str, check: Check, limit: float = CHECK_TIMEOUT_SECONDS) -> str:
-    """Run one readiness check: ``ok``, ``failed`` or ``timed out``; a failure's reason is logged."""
+    """Run one readiness check: ``ok``, ``busy``, ``failed`` or ``timed out``; failures are logged."""
     try:
         async with asyncio.timeout(limit):
             await check()
+    except BusyError as busy:
+        logger.info("readiness check %s: busy (%s)", name, busy)
+        return BUSY
     except TimeoutError:
         logger.warning("readiness check %s timed out after %gs", name, limit)
         return TIMED_OUT
@@ -57,7 +70,7 @@ def health_handlers(
 
     def judge(name: str, result: str) -> str:
         now = time.monotonic()
-        if result == OK:
+        if result in (OK, BUSY):
             last_passed[name] = now
         elif result == TIMED_OUT and now - last_passed.get(name, -math.inf) < slow_grace:
             return SLOW
@@ -74,7 +87,7 @@ def health_handlers(
         named = dict(checks())
         results = await asyncio.gather(*(run_check(name, check) for name, check in named.items()))
         report = {name: judge(name, result) for name, result in zip(named, results, strict=True)}
-        ready = all(result in (OK, SLOW) for result in report.values())
+        ready = all(result in (OK, BUSY, SLOW) for result in report.values())
         return Response(
             {"status": "ready" if ready else "not ready", "checks": report},
             status_code=200 if ready else 503,
