@@ -51,14 +51,20 @@ def provide_workspaces(request: Request[Any, Any, Any]) -> WorkspaceService:
     return request.app.state.workspaces  # type: ignore[no-any-return]
 
 
-class WorkspaceController(Controller):
-    path = "/api/v1/workspaces"
+class SignedInWorkspaceRoutes(Controller):
+    """What every workspace and invitation route shares: its tag, a bearer token, the caller and the
+    service. Not registered itself; the controllers below extend it."""
+
     tags = ["workspaces"]
     security = [{"BearerToken": []}]
     dependencies = {
         "caller": Provide(provide_caller, sync_to_thread=False),
         "workspaces": Provide(provide_workspaces, sync_to_thread=False),
     }
+
+
+class WorkspaceController(SignedInWorkspaceRoutes):
+    path = "/api/v1/workspaces"
 
     @post(
         "/",
@@ -226,14 +232,8 @@ class WorkspaceController(Controller):
         )
 
 
-class InvitationController(Controller):
+class InvitationController(SignedInWorkspaceRoutes):
     path = "/api/v1/invitations"
-    tags = ["workspaces"]
-    security = [{"BearerToken": []}]
-    dependencies = {
-        "caller": Provide(provide_caller, sync_to_thread=False),
-        "workspaces": Provide(provide_workspaces, sync_to_thread=False),
-    }
 
     @post(
         "/{token:str}/accept",
