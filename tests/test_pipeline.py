@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import signal
@@ -16,14 +17,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from apikit import api_settings, bearer, register_and_login
-from embedded_services import free_port
+from apikit import api_settings, bearer, register_and_login, signed_in_api
 from office_samples import docx_file, docx_with_thumbnail, odp_file, ods_file, odt_file, pptx_file, xlsx_file
 from samples import encrypted_pdf, flate_bomb_pdf, nested_bomb_pdf, text_pdf, truncated_pdf
 from scan_samples import image_only_pdf, long_scan_pdf, png_scan
-from servers import ThreadedServer, cli, service_process
+from servers import cli, worker_process
 
-from docket_api.app import create_app
 from docket_core.contracts import decode_status_event
 from docket_worker.processing.ocr import library_found as ocr_installed
 
@@ -32,12 +31,8 @@ FINAL = {"ready", "failed"}
 
 @pytest.fixture
 def api(clean_db: str, clean_redis: str) -> Iterator[httpx.Client]:
-    with (
-        # one account uploads from 20 clients at once (QUOTA_UPLOADS_IN_FLIGHT is 4 by default)
-        ThreadedServer(create_app(api_settings(clean_db, clean_redis, quota_uploads_in_flight=20))) as server,
-        httpx.Client(base_url=server.url, timeout=30) as client,
-    ):
-        client.headers.update(bearer(register_and_login(client)["access_token"]))
+    # one account uploads from 20 clients at once (QUOTA_UPLOADS_IN_FLIGHT is 4 by default)
+    with signed_in_api(api_settings(clean_db, clean_redis, quota_uploads_in_flight=20)) as client:
         yield client
 
 
@@ -47,24 +42,7 @@ StartWorker = Callable[..., contextlib.AbstractContextManager[subprocess.Popen[b
 @pytest.fixture
 def worker(clean_db: str, clean_redis: str) -> StartWorker:
     """Start `docket-worker run` as a real process; keyword arguments become its environment."""
-
-    @contextlib.contextmanager
-    def start(**env: str) -> Iterator[subprocess.Popen[bytes]]:
-        port = free_port()
-        settings = {
-            "PORT": str(port),
-            "DATABASE_URL": clean_db,
-            "REDIS_URL": clean_redis,
-            "LOG_LEVEL": "WARNING",
-            "WORKER_POLL_INTERVAL_SECONDS": "0.5",
-            "WORKER_EXTRACT_TIMEOUT_SECONDS": "20",
-            **env,
-        }
-        with service_process([*cli("docket-worker"), "run"], settings, port) as process:
-            process.port = port  # type: ignore[attr-defined]
-            yield process
-
-    return start
+    return functools.partial(worker_process, clean_db, clean_redis, WORKER_EXTRACT_TIMEOUT_SECONDS="20")
 
 
 def _upload(api: httpx.Client, name: str, data: bytes) -> str:

@@ -8,6 +8,7 @@ which configuration its vector was built with.
 from __future__ import annotations
 
 import contextlib
+import functools
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -16,12 +17,10 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from apikit import api_settings, bearer, register_and_login
-from embedded_services import free_port
+from apikit import api_settings, signed_in_api
 from psycopg.rows import dict_row
-from servers import ThreadedServer, cli, service_process, stop_and_read
+from servers import stop_and_read, worker_process
 
-from docket_api.app import create_app
 from docket_core.settings import SettingsError, load_settings
 from docket_worker.settings import WorkerSettings
 
@@ -34,11 +33,7 @@ TEXTS = {
 
 @pytest.fixture
 def api(clean_db: str, clean_redis: str) -> Iterator[httpx.Client]:
-    with (
-        ThreadedServer(create_app(api_settings(clean_db, clean_redis))) as server,
-        httpx.Client(base_url=server.url, timeout=30) as client,
-    ):
-        client.headers.update(bearer(register_and_login(client)["access_token"]))
+    with signed_in_api(api_settings(clean_db, clean_redis)) as client:
         yield client
 
 
@@ -47,22 +42,7 @@ StartWorker = Callable[..., contextlib.AbstractContextManager[subprocess.Popen[b
 
 @pytest.fixture
 def worker(clean_db: str, clean_redis: str) -> StartWorker:
-    @contextlib.contextmanager
-    def start(**env: str) -> Iterator[subprocess.Popen[bytes]]:
-        port = free_port()
-        settings = {
-            "PORT": str(port),
-            "DATABASE_URL": clean_db,
-            "REDIS_URL": clean_redis,
-            "LOG_LEVEL": "INFO",
-            "WORKER_POLL_INTERVAL_SECONDS": "0.5",
-            **env,
-        }
-        with service_process([*cli("docket-worker"), "run"], settings, port) as process:
-            process.port = port  # type: ignore[attr-defined]
-            yield process
-
-    return start
+    return functools.partial(worker_process, clean_db, clean_redis, LOG_LEVEL="INFO")
 
 
 def _settings(database_url: str) -> dict[str, Any]:

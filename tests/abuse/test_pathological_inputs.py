@@ -21,12 +21,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from apikit import api_settings, bearer, register_and_login
+from apikit import api_settings, bearer, register_and_login, signed_in_api
 from embedded_services import free_port
 from office_samples import billion_laughs_xlsx, huge_image_pptx, many_entries_docx, zip_bomb_docx
 from prometheus_client.parser import text_string_to_metric_families
 from samples import flate_bomb_pdf, nested_bomb_pdf, text_pdf
-from servers import ThreadedServer, cli, service_process
+from servers import ThreadedServer, cli, service_process, worker_process
 
 from docket_api.app import create_app
 
@@ -91,23 +91,14 @@ class Stack:
 def stack(make_database: Callable[[bool], str], redis_url: str) -> Iterator[Stack]:
     """The real API in a thread and one real worker process, shared by the corpus (each its own job)."""
     database_url = make_database(True)
-    port = free_port()
-    env = {
-        "PORT": str(port),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "LOG_LEVEL": "WARNING",
-        "WORKER_POLL_INTERVAL_SECONDS": "0.5",
+    limits = {
         "WORKER_EXTRACT_TIMEOUT_SECONDS": str(EXTRACT_TIMEOUT_SECONDS),
         "WORKER_EXTRACT_MEMORY_MB": "512",
     }
     with (
-        ThreadedServer(create_app(api_settings(database_url, redis_url))) as server,
-        httpx.Client(base_url=server.url, timeout=60) as api,
-        service_process([*cli("docket-worker"), "run"], env, port) as worker,
+        signed_in_api(api_settings(database_url, redis_url), "mallory@example.com", timeout=60) as api,
+        worker_process(database_url, redis_url, **limits) as worker,
     ):
-        api.headers.update(bearer(register_and_login(api, "mallory@example.com")["access_token"]))
-        worker.port = port  # type: ignore[attr-defined]
         yield Stack(api, worker, database_url)
 
 

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 import redis
 from apikit import api_settings
-from embedded_services import free_port
-from servers import ThreadedServer, cli, service_process
+from servers import ThreadedServer, worker_process
 
 # browserkit (next to this file) holds the helpers the tests import; webkit is in tests/support
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,18 +34,9 @@ def stack(make_database: Callable[[bool], str], redis_url: str) -> Iterator[Stac
     flush.flushdb()
     flush.close()
     settings = api_settings(database, redis_url, trusted_proxies=("127.0.0.1/32",))
-    worker_port = free_port()
-    worker_env = {
-        "PORT": str(worker_port),
-        "DATABASE_URL": database,
-        "REDIS_URL": redis_url,
-        "LOG_LEVEL": "WARNING",
-        "WORKER_POLL_INTERVAL_SECONDS": "0.5",
-        "WORKER_EXTRACT_TIMEOUT_SECONDS": "20",
-    }
     with (
         ThreadedServer(create_api(settings)) as api,
-        service_process([*cli("docket-worker"), "run"], worker_env, worker_port),
+        worker_process(database, redis_url, WORKER_EXTRACT_TIMEOUT_SECONDS="20"),
         ThreadedServer(create_web(web_settings(api.url, redis_url))) as web,
     ):
         yield Stack(web=web.url, api=api.url, redis_url=redis_url)

@@ -18,8 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from apikit import api_settings
-from embedded_services import free_port
-from servers import ThreadedServer, cli, service_process
+from servers import ThreadedServer, worker_process
 
 from docket_api.app import create_app
 
@@ -37,18 +36,7 @@ def api(make_database: Callable[[bool], str], redis_url: str) -> Iterator[str]:
     settings = api_settings(
         database, redis_url, rate_limit_anonymous=ANONYMOUS_LIMIT, rate_limit_user=USER_LIMIT
     )
-    worker_port = free_port()
-    worker_env = {
-        "PORT": str(worker_port),
-        "DATABASE_URL": database,
-        "REDIS_URL": redis_url,
-        "LOG_LEVEL": "WARNING",
-        "WORKER_POLL_INTERVAL_SECONDS": "0.5",
-    }
-    with (
-        ThreadedServer(create_app(settings)) as server,
-        service_process([*cli("docket-worker"), "run"], worker_env, worker_port),
-    ):
+    with ThreadedServer(create_app(settings)) as server, worker_process(database, redis_url):
         yield server.url
 
 

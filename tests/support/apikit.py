@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import msgspec
 from embedded_services import free_port
-from servers import cli, service_process
+from servers import ThreadedServer, cli, service_process
 
+from docket_api.app import create_app
 from docket_api.settings import ApiSettings
 
 TEST_SECRET = "test-secret-that-is-long-enough-0123456789"
@@ -47,6 +48,19 @@ def register_and_login(client: httpx.Client, email: str = "ada@example.com") -> 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.contextmanager
+def signed_in_api(
+    settings: ApiSettings, email: str = "ada@example.com", timeout: float = 30
+) -> Iterator[httpx.Client]:
+    """The API in a thread, and a client of it signed in as a new account (its bearer token set)."""
+    with (
+        ThreadedServer(create_app(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=timeout) as client,
+    ):
+        client.headers.update(bearer(register_and_login(client, email)["access_token"]))
+        yield client
 
 
 @contextlib.contextmanager

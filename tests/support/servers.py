@@ -143,3 +143,21 @@ def stop_and_read(proc: subprocess.Popen[bytes], timeout: float = 30) -> str:
         out, _ = proc.communicate()
         pytest.fail(f"the service did not exit on SIGTERM:\n{out.decode(errors='replace')[-3000:]}")
     return out.decode(errors="replace")
+
+
+@contextlib.contextmanager
+def worker_process(database_url: str, redis_url: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`docket-worker run` as a real process on a free port (as ``.port``), polling the queue every 0.5 s
+    and logging warnings; keyword arguments are more environment, or replace these."""
+    port = free_port()
+    settings = {
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "LOG_LEVEL": "WARNING",
+        "WORKER_POLL_INTERVAL_SECONDS": "0.5",
+        **env,
+    }
+    with service_process([*cli("docket-worker"), "run"], settings, port) as process:
+        process.port = port  # type: ignore[attr-defined]
+        yield process

@@ -95,16 +95,30 @@ class WorkspaceController(Controller):
         """The members and their roles; for admins, the controls and the open invitations."""
         return await self._members_page(request, api, workspace_id)
 
+    async def _refused(
+        self, request: AnyRequest, api: Api, workspace_id: uuid.UUID, refusal: RefusedError
+    ) -> Template:
+        """The members page again, with the API's refusal said on it."""
+        return await self._members_page(
+            request, api, workspace_id, status=refusal.status, error=refusal.message
+        )
+
     async def _members_change(
-        self, request: AnyRequest, api: Api, workspace_id: uuid.UUID, method: str, path: str, body: Any = None
+        self,
+        request: AnyRequest,
+        api: Api,
+        workspace_id: uuid.UUID,
+        method: str,
+        path: str,
+        body: Any = None,
+        done: str | None = None,
     ) -> Response[Any]:
+        """Ask the API for a change; then ``done`` (the members page unless given), or the refusal."""
         try:
             await change(api, method, path, body)
         except RefusedError as refusal:
-            return await self._members_page(
-                request, api, workspace_id, status=refusal.status, error=refusal.message
-            )
-        return Redirect(f"/workspaces/{workspace_id}/members", status_code=303)
+            return await self._refused(request, api, workspace_id, refusal)
+        return Redirect(done or f"/workspaces/{workspace_id}/members", status_code=303)
 
     @post("/{workspace_id:uuid}/members/{user_id:uuid}/role")
     async def set_role(
@@ -131,15 +145,8 @@ class WorkspaceController(Controller):
         path = f"/api/v1/workspaces/{workspace_id}/members/{user_id}"
         ws = await load_workspaces(api, str(workspace_id))
         leaving = request.query_params.get("leave") == "1"
-        try:
-            await change(api, "DELETE", path)
-        except RefusedError as refusal:
-            return await self._members_page(
-                request, api, workspace_id, status=refusal.status, error=refusal.message
-            )
-        if leaving or not ws.current.can_manage:
-            return Redirect("/documents", status_code=303)
-        return Redirect(f"/workspaces/{workspace_id}/members", status_code=303)
+        done = "/documents" if leaving or not ws.current.can_manage else None
+        return await self._members_change(request, api, workspace_id, "DELETE", path, done=done)
 
     @post("/{workspace_id:uuid}/invitations")
     async def invite(
@@ -154,9 +161,7 @@ class WorkspaceController(Controller):
         try:
             created = await change(api, "POST", f"/api/v1/workspaces/{workspace_id}/invitations", body)
         except RefusedError as refusal:
-            return await self._members_page(
-                request, api, workspace_id, status=refusal.status, error=refusal.message
-            )
+            return await self._refused(request, api, workspace_id, refusal)
         return await self._members_page(request, api, workspace_id, status=201, invitation=created)
 
     @post("/{workspace_id:uuid}/invitations/{invitation_id:uuid}/revoke")
