@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from litestar import Litestar
 from litestar.types import ASGIApp
 
+from docket_core.background import in_background
 from docket_core.db import create_pool
 from docket_core.http.plugin import ServicePlugin, wrap_asgi
 from docket_core.lifecycle import Lifecycle
@@ -19,9 +20,9 @@ from docket_core.redis import create_redis
 from docket_core.sentry import init_sentry
 from docket_core.settings import load_settings
 from docket_core.tables.blobs import PostgresBlobStore
-from docket_worker.audit.prune import pruning
+from docket_worker.audit.prune import prune_forever
 from docket_worker.jobs.runner import JobRunner
-from docket_worker.search.reindex import applying
+from docket_worker.search.reindex import apply_until_done
 from docket_worker.settings import WorkerSettings
 
 SERVICE_NAME = "docket-worker"
@@ -49,8 +50,8 @@ def create_app(settings: WorkerSettings | None = None) -> ASGIApp:
         logger.info("worker started", extra={"port": settings.port, "worker_id": runner.worker_id})
         try:
             async with (
-                pruning(pool, settings.audit_retention_days),
-                applying(pool, settings.search_text_config),
+                in_background(prune_forever(pool, settings.audit_retention_days), "audit-prune"),
+                in_background(apply_until_done(pool, settings.search_text_config), "search-config"),
             ):
                 yield
         finally:

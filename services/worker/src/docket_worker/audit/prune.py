@@ -7,7 +7,6 @@ time, and the others skip that round. Deleting in batches keeps each transaction
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -53,15 +52,3 @@ async def prune_forever(
         except Exception:  # the database may be away for a while; the next round tries again
             logger.warning("audit prune failed; retrying next round", exc_info=True)
         await asyncio.sleep(interval)
-
-
-@contextlib.asynccontextmanager
-async def pruning(pool: AsyncConnectionPool[AsyncConnection[Any]], retention_days: int) -> Any:
-    """Run :func:`prune_forever` for the duration of the block."""
-    task = asyncio.create_task(prune_forever(pool, retention_days))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -12,9 +12,7 @@ the cursor, so a worker killed mid-way loses nothing: the next claim goes on fro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -73,20 +71,6 @@ async def apply_until_done(
         except Exception:  # the database may be away for a while: the next round tries again
             logger.warning("could not apply SEARCH_TEXT_CONFIG yet; retrying", exc_info=True)
         await asyncio.sleep(retry_seconds)
-
-
-@contextlib.asynccontextmanager
-async def applying(
-    pool: AsyncConnectionPool[AsyncConnection[Any]], config: str
-) -> AsyncIterator[asyncio.Task[None]]:
-    """Run :func:`apply_until_done` in the background for the duration of the block."""
-    task = asyncio.create_task(apply_until_done(pool, config))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def reindex_search(ctx: JobContext, payload: ReindexSearch) -> None:
