@@ -16,12 +16,12 @@ import pytest
 import redis
 from apikit import api_settings, bearer, register_and_login
 from embedded_services import EmbeddedPostgres, EmbeddedRedis
-from ha_servers import wait_for, worker_process
+from ha_servers import wait_for
 from prometheus_client import REGISTRY
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
-from servers import ThreadedServer
+from servers import ThreadedServer, worker_process
 
 from docket_api.app import create_app
 from docket_api.db.migrate import migrate
@@ -91,6 +91,14 @@ def fresh(replicated: Replicated, clean_redis: str) -> Replicated:
     return replicated
 
 
+@pytest.fixture
+def client(fresh: Replicated, clean_redis: str) -> Iterator[httpx.Client]:
+    """The API reading from the replica (DATABASE_READ_URL), and a client of it."""
+    settings = api_settings(fresh.primary_url, clean_redis, database_read_url=fresh.replica_url)
+    with ThreadedServer(create_app(settings)) as api, httpx.Client(base_url=api.url, timeout=30) as client:
+        yield client
+
+
 def reads(target: str, reason: str) -> float:
     return REGISTRY.get_sample_value("docket_db_reads_total", {"target": target, "reason": reason}) or 0.0
 
@@ -117,100 +125,83 @@ def _insert_ready_document(database_url: str, owner_email: str, word: str) -> st
 
 
 def test_other_users_read_from_the_replica_while_a_writer_always_sees_their_own_writes(
-    fresh: Replicated, clean_redis: str
+    fresh: Replicated, client: httpx.Client, clean_redis: str
 ) -> None:
-    settings = api_settings(fresh.primary_url, clean_redis, database_read_url=fresh.replica_url)
-    with (
-        ThreadedServer(create_app(settings)) as api,
-        httpx.Client(base_url=api.url, timeout=30) as client,
-    ):
-        ada = bearer(register_and_login(client, "ada@example.com")["access_token"])
-        bob = bearer(register_and_login(client, "bob@example.com")["access_token"])
-        wait_for(fresh.caught_up, timeout=30, what="the replica caught up")
-        fresh.set_replay(paused=True)
+    ada = bearer(register_and_login(client, "ada@example.com")["access_token"])
+    bob = bearer(register_and_login(client, "bob@example.com")["access_token"])
+    wait_for(fresh.caught_up, timeout=30, what="the replica caught up")
+    fresh.set_replay(paused=True)
 
-        hidden = _insert_ready_document(fresh.primary_url, "bob@example.com", "quokka")
-        refused = client.post("/api/v1/documents", files={"file": ("x.exe", b"MZ\x90\x00")}, headers=bob)
-        assert refused.status_code == 415, "a failed write leaves no marker"
-        before = reads("replica", "no_recent_write")
-        assert _ids(client.get("/api/v1/documents", headers=bob)) == [], "bob reads the paused replica"
-        assert _ids(client.get("/api/v1/search", params={"q": "quokka"}, headers=bob)) == []
-        assert reads("replica", "no_recent_write") == before + 2
+    hidden = _insert_ready_document(fresh.primary_url, "bob@example.com", "quokka")
+    refused = client.post("/api/v1/documents", files={"file": ("x.exe", b"MZ\x90\x00")}, headers=bob)
+    assert refused.status_code == 415, "a failed write leaves no marker"
+    before = reads("replica", "no_recent_write")
+    assert _ids(client.get("/api/v1/documents", headers=bob)) == [], "bob reads the paused replica"
+    assert _ids(client.get("/api/v1/search", params={"q": "quokka"}, headers=bob)) == []
+    assert reads("replica", "no_recent_write") == before + 2
 
-        uploaded = client.post(
-            "/api/v1/documents",
-            files={"file": ("notes.md", b"# Notes\n\nA wandering axolotl.\n")},
-            headers=ada,
+    uploaded = client.post(
+        "/api/v1/documents",
+        files={"file": ("notes.md", b"# Notes\n\nA wandering axolotl.\n")},
+        headers=ada,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    mine = uploaded.json()["id"]
+    before = reads("primary", "not_replayed")
+    assert _ids(client.get("/api/v1/documents", headers=ada)) == [mine], "ada's own upload is listed at once"
+    assert reads("primary", "not_replayed") == before + 1
+    assert _ids(client.get("/api/v1/documents", headers=bob)) == [], "bob still reads the replica"
+
+    fresh.set_replay(paused=False)
+    wait_for(fresh.caught_up, timeout=30, what="the replica caught up")
+    assert _ids(client.get("/api/v1/documents", headers=bob)) == [hidden]
+    before = reads("replica", "replayed")
+    assert _ids(client.get("/api/v1/documents", headers=ada)) == [mine]
+    assert reads("replica", "replayed") == before + 1, "once replayed, ada reads the replica again"
+
+    fresh.set_replay(paused=True)  # the replica now has the upload, and will not see it processed
+    with worker_process(fresh.primary_url, clean_redis, WORKER_EXTRACT_TIMEOUT_SECONDS="20"):
+        wait_for(
+            lambda: client.get(f"/api/v1/documents/{mine}", headers=ada).json()["status"] == "ready",
+            timeout=60,
+            what="the upload processed",
         )
-        assert uploaded.status_code == 201, uploaded.text
-        mine = uploaded.json()["id"]
-        before = reads("primary", "not_replayed")
-        assert _ids(client.get("/api/v1/documents", headers=ada)) == [mine], (
-            "ada's own upload is listed at once"
-        )
-        assert reads("primary", "not_replayed") == before + 1
-        assert _ids(client.get("/api/v1/documents", headers=bob)) == [], "bob still reads the replica"
-
-        fresh.set_replay(paused=False)
-        wait_for(fresh.caught_up, timeout=30, what="the replica caught up")
-        assert _ids(client.get("/api/v1/documents", headers=bob)) == [hidden]
-        before = reads("replica", "replayed")
-        assert _ids(client.get("/api/v1/documents", headers=ada)) == [mine]
-        assert reads("replica", "replayed") == before + 1, "once replayed, ada reads the replica again"
-
-        fresh.set_replay(paused=True)  # the replica now has the upload, and will not see it processed
-        worker = {
-            "DATABASE_URL": fresh.primary_url,
-            "REDIS_URL": clean_redis,
-            "WORKER_POLL_INTERVAL_SECONDS": "0.5",
-        }
-        with worker_process(**worker):
-            wait_for(
-                lambda: client.get(f"/api/v1/documents/{mine}", headers=ada).json()["status"] == "ready",
-                timeout=60,
-                what="the upload processed",
-            )
-        # the worker recorded the status change as ada's write: search finds it though replay is paused
-        assert _ids(client.get("/api/v1/search", params={"q": "axolotl"}, headers=ada)) == [mine]
-        listed = client.get("/api/v1/documents", headers=ada).json()["items"]
-        assert [(d["id"], d["status"]) for d in listed] == [(mine, "ready")]
-        with psycopg.connect(fresh.replica_url) as replica:
-            assert replica.execute(
-                "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'docket-api-read'"
-            ).fetchone() == (True,)
-            seen = sorted(replica.execute("SELECT id::text, status FROM documents").fetchall())
-        assert seen == sorted([(mine, "pending"), (hidden, "ready")]), "the replica has not seen it processed"
+    # the worker recorded the status change as ada's write: search finds it though replay is paused
+    assert _ids(client.get("/api/v1/search", params={"q": "axolotl"}, headers=ada)) == [mine]
+    listed = client.get("/api/v1/documents", headers=ada).json()["items"]
+    assert [(d["id"], d["status"]) for d in listed] == [(mine, "ready")]
+    with psycopg.connect(fresh.replica_url) as replica:
+        assert replica.execute(
+            "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'docket-api-read'"
+        ).fetchone() == (True,)
+        seen = sorted(replica.execute("SELECT id::text, status FROM documents").fetchall())
+    assert seen == sorted([(mine, "pending"), (hidden, "ready")]), "the replica has not seen it processed"
 
 
 def test_a_replica_that_is_down_sends_list_and_search_to_the_primary(
-    fresh: Replicated, clean_redis: str
+    fresh: Replicated, client: httpx.Client
 ) -> None:
-    settings = api_settings(fresh.primary_url, clean_redis, database_read_url=fresh.replica_url)
-    with (
-        ThreadedServer(create_app(settings)) as api,
-        httpx.Client(base_url=api.url, timeout=30) as client,
-    ):
-        bob = bearer(register_and_login(client, "bob@example.com")["access_token"])
-        wait_for(fresh.caught_up, timeout=30, what="the replica caught up")
-        assert _ids(client.get("/api/v1/documents", headers=bob)) == []
-        fresh.replica.stop()
-        hidden = _insert_ready_document(fresh.primary_url, "bob@example.com", "numbat")
+    bob = bearer(register_and_login(client, "bob@example.com")["access_token"])
+    wait_for(fresh.caught_up, timeout=30, what="the replica caught up")
+    assert _ids(client.get("/api/v1/documents", headers=bob)) == []
+    fresh.replica.stop()
+    hidden = _insert_ready_document(fresh.primary_url, "bob@example.com", "numbat")
 
-        before = reads("primary", "replica_unavailable")
-        assert _ids(client.get("/api/v1/documents", headers=bob)) == [hidden]
-        assert _ids(client.get("/api/v1/search", params={"q": "numbat"}, headers=bob)) == [hidden]
-        assert reads("primary", "replica_unavailable") == before + 2
+    before = reads("primary", "replica_unavailable")
+    assert _ids(client.get("/api/v1/documents", headers=bob)) == [hidden]
+    assert _ids(client.get("/api/v1/search", params={"q": "numbat"}, headers=bob)) == [hidden]
+    assert reads("primary", "replica_unavailable") == before + 2
 
-        fresh.replica.start()
-        before = reads("replica", "no_recent_write")
-        wait_for(
-            lambda: (
-                _ids(client.get("/api/v1/documents", headers=bob)) == [hidden]
-                and reads("replica", "no_recent_write") > before
-            ),
-            timeout=30,
-            what="reads back on the replica after it returned",
-        )
+    fresh.replica.start()
+    before = reads("replica", "no_recent_write")
+    wait_for(
+        lambda: (
+            _ids(client.get("/api/v1/documents", headers=bob)) == [hidden]
+            and reads("replica", "no_recent_write") > before
+        ),
+        timeout=30,
+        what="reads back on the replica after it returned",
+    )
 
 
 def test_without_redis_to_ask_for_markers_the_reads_go_to_the_primary(fresh: Replicated) -> None:

@@ -17,9 +17,9 @@ import httpx
 import psycopg
 import pytest
 from apikit import api_settings, bearer, register_and_login
-from ha_servers import PgBouncer, wait_for, worker_process
+from ha_servers import PgBouncer, wait_for
 from psycopg_pool import PoolTimeout
-from servers import ThreadedServer, cli
+from servers import ThreadedServer, cli, worker_process
 
 from docket_api.app import create_app
 from docket_core.db import create_pool
@@ -89,18 +89,17 @@ def test_uploads_lists_search_and_the_queue_run_through_two_pooled_server_connec
         through_pooler, clean_redis, database_pooler="transaction", db_pool_min_size=2, db_pool_max_size=6
     )
     worker_env = {
-        "DATABASE_URL": through_pooler,
         "DATABASE_POOLER": "transaction",
         "DATABASE_LISTEN_URL": direct,
-        "REDIS_URL": clean_redis,
         # an hour between polls: a job picked up in seconds was woken by NOTIFY, over the direct LISTEN
         "WORKER_POLL_INTERVAL_SECONDS": "3600",
         "WORKER_CONCURRENCY": "4",
+        "WORKER_EXTRACT_TIMEOUT_SECONDS": "20",
     }
     with (
         ThreadedServer(create_app(settings)) as api,
         httpx.Client(base_url=api.url, timeout=30) as client,
-        worker_process(**worker_env),
+        worker_process(through_pooler, clean_redis, **worker_env),
         PoolWatch(pgbouncer, str(database)) as watch,
     ):
         ready = httpx.get(f"{api.management_url}/readyz", timeout=30)

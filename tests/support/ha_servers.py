@@ -245,14 +245,3 @@ def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s")
         time.sleep(0.05)
-
-
-@contextlib.contextmanager
-def worker_process(**env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`docket-worker run` as a real process; keyword arguments become its environment."""
-    from servers import cli, service_process
-
-    port = free_port()
-    settings = {"PORT": str(port), "LOG_LEVEL": "WARNING", "WORKER_EXTRACT_TIMEOUT_SECONDS": "20", **env}
-    with service_process([*cli("docket-worker"), "run"], settings, port) as process:
-        yield process
