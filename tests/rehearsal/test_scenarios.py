@@ -196,7 +196,20 @@ def test_2_rolling_update_under_half_capacity_drops_nothing(cluster: Cluster) ->
         def one(http: httpx.Client) -> bool:
             return mix[rng.choices(names, [mix[n][0] for n in names])[0]][1](http, rng)[0]
 
-        capacity = closed_loop_capacity(one, users, seconds=8, concurrency=16)
+        database = cluster.datastores.database_url()
+
+        def jobs_done() -> None:
+            def idle() -> bool:
+                with psycopg.connect(database) as conn:
+                    row = conn.execute(
+                        "SELECT count(*) FROM jobs "
+                        "WHERE kind = 'process_document' AND status IN ('queued', 'running')"
+                    ).fetchone()
+                return row is not None and row[0] == 0
+
+            cluster.wait(idle, 120, "the uploads' jobs done")
+
+        capacity = closed_loop_capacity(one, users, seconds=8, concurrency=16, settle=jobs_done)
         uploads.clear()
         load = Load(capacity / 2, mix, users).start()
         time.sleep(5)
