@@ -165,6 +165,9 @@ def test_a_non_member_gets_404_on_every_page_of_the_workspace(ada: Browser, bob:
     for action in (
         f"/workspaces/{workspace}/invitations",
         f"/workspaces/{workspace}/members/{uuid.uuid4()}/remove",
+        f"/workspaces/{workspace}/rename",
+        f"/workspaces/{workspace}/transfer",
+        f"/workspaces/{workspace}/delete",
         f"/documents/{document}/delete",
     ):
         assert bob.submit("/documents", action, {"role": "viewer"}).status_code == 404, action
@@ -374,6 +377,7 @@ def test_html_in_names_titles_and_tags_is_escaped(ada: Browser, bob: Browser) ->
         (bob, f"/documents?workspace={workspace}"),
         (bob, f"/documents/{document}"),
         (bob, f"/workspaces/{workspace}/members"),
+        (ada, f"/workspaces/{workspace}/members"),  # the owner's rename, transfer and delete forms
         (ada, f"/workspaces/{workspace}/audit"),
     ):
         text = browser.get(path).text
@@ -441,3 +445,41 @@ def test_an_editor_cannot_flood_a_workspace_with_tags_past_the_api_limit(ada: Br
     assert "alert error" in edited.text
     assert 'value="t25-0, t25-1' in edited.text, "the form keeps what was typed"
     assert "Nothing matches these filters" in ada.get(f"/documents?workspace={workspace}&tag=t25-0").text
+
+
+def test_the_owner_renames_transfers_and_deletes_a_workspace(ada: Browser, bob: Browser) -> None:
+    workspace = create_workspace(ada, "Draft room")
+    members = f"/workspaces/{workspace}/members"
+    join(bob, workspace, ada, role="admin")
+    assert f'action="{members[:-8]}/rename"' in ada.get(members).text
+    assert f'action="{members[:-8]}/rename"' not in bob.get(members).text, "an admin is not the owner"
+    forged = bob.submit(members, f"{members[:-8]}/rename", {"name": "Hijacked"})
+    assert forged.status_code == 403, forged.text
+
+    renamed = ada.submit(members, f"{members[:-8]}/rename", {"name": "Reading room"})
+    assert renamed.status_code == 303, renamed.text
+    assert "Members of Reading room" in ada.get(members).text
+    empty = ada.submit(members, f"{members[:-8]}/rename", {"name": "  "})
+    assert empty.status_code == 422, empty.text
+    assert "Members of Reading room" in empty.text
+
+    stranger = ada.submit(members, f"{members[:-8]}/transfer", {"owner_id": str(uuid.uuid4())})
+    assert stranger.status_code == 409, stranger.text
+    assert 'id="members-error"' in stranger.text
+    transferred = ada.submit(members, f"{members[:-8]}/transfer", {"owner_id": member_id(ada, workspace)})
+    assert transferred.status_code == 303, transferred.text
+    assert "Your role: <strong>admin</strong>" in ada.get(members).text
+    assert "Your role: <strong>owner</strong>" in bob.get(members).text
+    refused = ada.submit(members, f"{members[:-8]}/delete", {"confirm_name": "Reading room"})
+    assert refused.status_code == 403, "the old owner cannot delete it any more"
+
+    document = upload(bob, workspace, "kept.txt", b"Kept until the owner deletes the workspace.")
+    unconfirmed = bob.submit(members, f"{members[:-8]}/delete", {"confirm_name": "reading"})
+    assert unconfirmed.status_code == 422, unconfirmed.text
+    assert bob.get(f"/documents/{document}").status_code == 200, "nothing was deleted"
+    deleted = bob.submit(members, f"{members[:-8]}/delete", {"confirm_name": "Reading room"})
+    assert deleted.status_code == 303, deleted.text
+    assert deleted.headers["location"] == "/documents"
+    for browser in (ada, bob):
+        assert browser.get(members).status_code == 404
+        assert browser.get(f"/documents/{document}").status_code == 404

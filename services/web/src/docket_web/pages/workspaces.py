@@ -148,6 +148,36 @@ class WorkspaceController(Controller):
         done = "/documents" if leaving or not ws.current.can_manage else None
         return await self._members_change(request, api, workspace_id, "DELETE", path, done=done)
 
+    @post("/{workspace_id:uuid}/rename")
+    async def rename(
+        self, request: AnyRequest, api: NamedDependency[Api], workspace_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        """Rename a shared workspace (owner)."""
+        name = field(await request.form(), "name").strip()
+        path = f"/api/v1/workspaces/{workspace_id}"
+        return await self._members_change(request, api, workspace_id, "PATCH", path, {"name": name})
+
+    @post("/{workspace_id:uuid}/transfer")
+    async def transfer(
+        self, request: AnyRequest, api: NamedDependency[Api], workspace_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        """Hand the workspace to another member (owner); the old owner stays, as an admin."""
+        owner = field(await request.form(), "owner_id", 36)
+        path = f"/api/v1/workspaces/{workspace_id}"
+        return await self._members_change(request, api, workspace_id, "PATCH", path, {"owner_id": owner})
+
+    @post("/{workspace_id:uuid}/delete")
+    async def delete(
+        self, request: AnyRequest, api: NamedDependency[Api], workspace_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        """Delete a shared workspace and its documents (owner), once its name is typed to confirm."""
+        ws = await load_workspaces(api, str(workspace_id))
+        if field(await request.form(), "confirm_name").strip() != ws.current.name:
+            error = f"Type the workspace's name, {ws.current.name}, to confirm that it and its documents go."
+            return await self._members_page(request, api, workspace_id, status=422, error=error)
+        path = f"/api/v1/workspaces/{workspace_id}"
+        return await self._members_change(request, api, workspace_id, "DELETE", path, done="/documents")
+
     @post("/{workspace_id:uuid}/invitations")
     async def invite(
         self, request: AnyRequest, api: NamedDependency[Api], workspace_id: FromPath[uuid.UUID]
