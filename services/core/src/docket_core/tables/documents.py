@@ -94,12 +94,41 @@ async def lock(conn: AsyncConnection[Any], workspace_id: uuid.UUID, document_id:
     return await cur.fetchone()  # type: ignore[no-any-return]
 
 
-async def get(
+async def get(conn: AsyncConnection[Any], workspace_id: uuid.UUID, document_id: uuid.UUID) -> Row | None:
+    """The document with its ``blob_id`` (none of its large columns)."""
+    cur = await conn.execute(
+        f"SELECT {COLUMNS}, blob_id FROM documents WHERE id = %s AND workspace_id = %s",
+        (document_id, workspace_id),
+    )
+    return await cur.fetchone()  # type: ignore[no-any-return]
+
+
+# The row's version: xmin, the transaction that wrote this version of the row, changes with every UPDATE
+# (a title, a tag edit's touch, a status, a thumbnail, ...) and is read from the tuple's header, never
+# from its columns. updated_at beside it keeps two versions apart even across a transaction id
+# wraparound or a restore.
+ROW_VERSION = "xmin::text AS row_version"
+
+
+async def version_of(conn: AsyncConnection[Any], document_id: uuid.UUID) -> Row | None:
+    """The document's workspace and version (``updated_at``, ``row_version``), from small columns only:
+    what a conditional GET needs to answer 304 without reading the text."""
+    cur = await conn.execute(
+        f"SELECT workspace_id, updated_at, {ROW_VERSION} FROM documents WHERE id = %s", (document_id,)
+    )
+    return await cur.fetchone()  # type: ignore[no-any-return]
+
+
+async def detail(
     conn: AsyncConnection[Any], workspace_id: uuid.UUID, document_id: uuid.UUID, *, preview_chars: int
 ) -> Row | None:
-    """The document with its ``blob_id`` and the first ``preview_chars`` of its text."""
+    """The document, its version, its sorted tag names (``tags``) and the first ``preview_chars`` of its
+    text, from one snapshot (one statement), so the version names exactly this body."""
+    # substr, not left: left() detoasts the whole text to cut it; substr fetches only the slice it needs
     cur = await conn.execute(
-        f"SELECT {COLUMNS}, blob_id, left(extracted_text, %s) AS preview "
+        f"SELECT {COLUMNS}, {ROW_VERSION}, substr(extracted_text, 1, %s) AS preview, "
+        "coalesce((SELECT array_agg(t.name ORDER BY lower(t.name)) FROM document_tags dt "
+        "JOIN tags t ON t.id = dt.tag_id WHERE dt.document_id = documents.id), '{}') AS tags "
         "FROM documents WHERE id = %s AND workspace_id = %s",
         (preview_chars, document_id, workspace_id),
     )

@@ -37,6 +37,7 @@ from docket_api.domain.documents.upload import FILE_FIELD, WORKSPACE_FIELD
 from docket_api.domain.operations import media_types_operation, multipart_file_operation
 from docket_api.domain.responses import AUTH_PROBLEM_RESPONSES, problem_spec
 from docket_core.contracts import DocumentStatus, document_events_channel
+from docket_core.http.conditional import none_match
 from docket_core.http.paced_body import request_body
 
 DOCUMENT_RESPONSES = {
@@ -183,15 +184,27 @@ class DocumentController(Controller):
         return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @get(
-        "/{document_id:uuid}", summary="A document's metadata and text preview", responses=DOCUMENT_RESPONSES
+        "/{document_id:uuid}",
+        summary="A document's metadata and text preview (supports If-None-Match)",
+        responses={
+            **DOCUMENT_RESPONSES,
+            304: ResponseSpec(None, description="Not modified: `If-None-Match` names the current `ETag`"),
+        },
     )
     async def get_document(
         self,
+        request: Request[Any, Any, Any],
         document_id: FromPath[uuid.UUID],
         caller: NamedDependency[Caller],
         documents: NamedDependency[DocumentService],
-    ) -> DocumentDetail:
-        return await documents.get(caller, document_id)
+    ) -> Response[DocumentDetail]:
+        found = await documents.get(caller, document_id, request.headers.get("if-none-match"))
+        # a cache may keep it, but asks every time (the caller's access is checked on each request), and
+        # never hands one caller's copy to another
+        headers = {"ETag": found.etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+        if found.document is None:
+            return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
+        return Response(found.document, headers=headers)
 
     @patch("/{document_id:uuid}", summary="Change a document's title and/or its tags (editor)",
            responses=EDIT_RESPONSES)  # fmt: skip
@@ -229,7 +242,7 @@ class DocumentController(Controller):
             "Content-Disposition": content_disposition(found.filename),
             "Cache-Control": "private, no-cache",
         }
-        if found.etag in request.headers.get("if-none-match", ""):
+        if none_match(request.headers.get("if-none-match"), found.etag):
             return Response(None, status_code=304, headers=headers)
         byte_range = parse_range(request.headers.get("range"), found.size)
         start, end = byte_range or (0, found.size - 1)
@@ -266,7 +279,7 @@ class DocumentController(Controller):
         # a thumbnail is made from the document's bytes, which never change: cache it for a year; a
         # reprocessed document with a new thumbnail gets a new ETag (and the web a new URL)
         headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
-        if etag in request.headers.get("if-none-match", ""):
+        if none_match(request.headers.get("if-none-match"), etag):
             return Response(None, status_code=304, headers=headers)
         return Response(webp, media_type="image/webp", headers=headers)
 

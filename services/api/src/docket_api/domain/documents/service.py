@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from docket_api.domain.audit.caller import Caller
 from docket_api.domain.documents.cursor import decode_cursor, encode_cursor
+from docket_api.domain.documents.etag import document_etag
 from docket_api.domain.documents.filenames import title_from_filename
 from docket_api.domain.documents.quotas import Quotas
 from docket_api.domain.documents.schemas import (
@@ -39,6 +40,7 @@ from docket_api.domain.workspaces.authz import Action, authorize, member_workspa
 from docket_api.domain.workspaces.repository import personal_workspace
 from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent, UploadPace
 from docket_core.db import autocommit_if_idle
+from docket_core.http.conditional import none_match
 from docket_core.http.paced_body import paced
 from docket_core.http.problems import Problem
 from docket_core.metrics import QUOTA_REFUSALS
@@ -74,6 +76,12 @@ class Download:
 
 
 @dataclass(frozen=True)
+class Detail:
+    etag: str
+    document: DocumentDetail | None  # None: the client's copy (If-None-Match) is the current one
+
+
+@dataclass(frozen=True)
 class UploadPolicy:
     """How uploads are received: the file size limit, the pace, and where the bytes wait."""
 
@@ -106,13 +114,19 @@ class DocumentService:
         workspace_id = await repo.workspace_of(conn, document_id)
         if workspace_id is None:
             raise not_found()
+        await self._authorize(conn, caller, workspace_id, action)
+        return workspace_id
+
+    @staticmethod
+    async def _authorize(
+        conn: AsyncConnection[Any], caller: Caller, workspace_id: uuid.UUID, action: Action
+    ) -> None:
         try:
             await authorize(conn, caller.principal, workspace_id, action)
         except Problem as problem:
             if problem.status_code == 404:
                 raise not_found() from None
             raise
-        return workspace_id
 
     async def _target(self, conn: AsyncConnection[Any], caller: Caller, chosen: str | None) -> uuid.UUID:
         """The workspace an upload goes to: the one named, else the token's one, else the personal one."""
@@ -270,14 +284,24 @@ class DocumentService:
                 return await self.reads.run(caller.user_id, lambda conn: read(conn, members))
         return await self.reads.run_after(caller.user_id, readable, read)
 
-    async def get(self, caller: Caller, document_id: uuid.UUID) -> DocumentDetail:
+    async def get(self, caller: Caller, document_id: uuid.UUID, if_none_match: str | None = None) -> Detail:
+        """The document's detail and its ETag; only the ETag (``document`` None) when ``if_none_match``
+        names it: then the row's text is never read. The caller is authorized before any comparison, so
+        a stranger holding a valid tag learns nothing a 404 does not say."""
         async with self.pool.connection() as conn:
-            workspace_id = await self._workspace_of(conn, caller, document_id, Action.READ_DOCUMENTS)
-            row = await repo.get(conn, workspace_id, document_id, preview_chars=PREVIEW_CHARS)
-            tagged = await tags_of(conn, [document_id])
-        if row is None:
+            version = await repo.version_of(conn, document_id)
+            if version is None:
+                raise not_found()
+            workspace_id = version["workspace_id"]
+            await self._authorize(conn, caller, workspace_id, Action.READ_DOCUMENTS)
+            current = document_etag(version["updated_at"], version["row_version"])
+            if none_match(if_none_match, current):
+                return Detail(current, None)
+            row = await repo.detail(conn, workspace_id, document_id, preview_chars=PREVIEW_CHARS)
+        if row is None:  # deleted in between
             raise not_found()
-        return document_detail(row, tagged.get(document_id))
+        # the tag of the version this body was read from (it may be newer than the one compared above)
+        return Detail(document_etag(row["updated_at"], row["row_version"]), document_detail(row, row["tags"]))
 
     async def update(self, caller: Caller, document_id: uuid.UUID, patch: DocumentPatch) -> DocumentDetail:
         """A new title and/or a new set of tags."""
@@ -296,15 +320,14 @@ class DocumentService:
             if patch.tags is not None:
                 changes["tags"] = list(patch.tags)
             await caller.record(conn, "document.edited", workspace_id, "document", document_id, **changes)
-            row = await repo.get(conn, workspace_id, document_id, preview_chars=PREVIEW_CHARS)
-            tagged = await tags_of(conn, [document_id])
+            row = await repo.detail(conn, workspace_id, document_id, preview_chars=PREVIEW_CHARS)
         assert row is not None
-        return document_detail(row, tagged.get(document_id))
+        return document_detail(row, row["tags"])
 
     async def download(self, caller: Caller, document_id: uuid.UUID) -> Download:
         async with self.pool.connection() as conn:
             workspace_id = await self._workspace_of(conn, caller, document_id, Action.READ_DOCUMENTS)
-            row = await repo.get(conn, workspace_id, document_id, preview_chars=0)
+            row = await repo.get(conn, workspace_id, document_id)
         if row is None:
             raise not_found()
         return Download(
@@ -319,7 +342,7 @@ class DocumentService:
         """The document's thumbnail and its ETag, authorized as the download is; 404 when it has none."""
         async with self.pool.connection() as conn:
             workspace_id = await self._workspace_of(conn, caller, document_id, Action.READ_DOCUMENTS)
-            if await repo.get(conn, workspace_id, document_id, preview_chars=0) is None:
+            if await repo.get(conn, workspace_id, document_id) is None:
                 raise not_found()
             found = await thumbnails.get(conn, document_id)
         if found is None:
