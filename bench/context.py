@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from bench.seed import Corpus, User
 from bench.stack import Stack
 
-SECTIONS = ("read", "server", "search", "memory", "upload", "worker", "backup", "images", "pooler")
+SECTIONS = ("read", "server", "search", "memory", "upload", "worker", "backup", "images", "pooler", "detail")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Options:
     profile: bool = False  # record a py-spy flame graph of the read path into bench/profiles/
     base_image: str = "python:3.12-slim-bookworm"
     pg_fsync: bool = True
+    detail_text_kb: int = 50  # the text of each document the detail section reads
 
 
 @dataclass

@@ -46,6 +46,9 @@ def parse(argv: list[str] | None = None) -> Options:
         help="documents of the one large workspace the search section adds (0: skip that case)",
     )
     parser.add_argument(
+        "--detail-text-kb", type=int, default=defaults.detail_text_kb, help="text of each document read"
+    )
+    parser.add_argument(
         "--worker-concurrency", type=int, default=0, help="WORKER_CONCURRENCY (default: its own)"
     )
     parser.add_argument(
@@ -73,6 +76,7 @@ def parse(argv: list[str] | None = None) -> Options:
         backup_mb=args.backup_mb,
         worker_docs=args.worker_docs,
         search_large_docs=args.search_large_docs,
+        detail_text_kb=args.detail_text_kb,
         worker_concurrency=args.worker_concurrency,
         worker_concurrency_sweep=tuple(int(c) for c in args.worker_concurrency_sweep.split(",") if c.strip()),
         image_tag=args.image_tag,
