@@ -24,7 +24,8 @@ from psycopg_pool import AsyncConnectionPool
 # hand-written app would send as one statement.
 LIST_SQL = (
     "SELECT d.id, d.workspace_id, d.filename, d.title, d.content_type, d.size_bytes, d.sha256, d.status, "
-    "d.failure_reason, d.page_count, d.word_count, d.created_at, d.updated_at, "
+    "d.failure_reason, d.page_count, d.word_count, d.created_at, d.updated_at, d.text_encoding, "
+    "d.processing_notice, d.thumbnail_etag, "
     "ARRAY(SELECT t.name FROM document_tags dt JOIN tags t ON t.id = dt.tag_id "
     "WHERE dt.document_id = d.id ORDER BY lower(t.name)) AS tags FROM documents d "
     "WHERE d.workspace_id IN (SELECT workspace_id FROM memberships WHERE user_id = %s) "
@@ -49,6 +50,9 @@ class DocumentOut(msgspec.Struct):
     created_at: dt.datetime
     updated_at: dt.datetime
     tags: list[str]
+    text_encoding: str | None
+    processing_notice: str | None
+    thumbnail_etag: str | None
 
 
 class DocumentPage(msgspec.Struct):
@@ -76,6 +80,9 @@ def _out(row: dict[str, Any]) -> DocumentOut:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         tags=row["tags"],
+        text_encoding=row["text_encoding"],
+        processing_notice=row["processing_notice"],
+        thumbnail_etag=row["thumbnail_etag"],
     )
 
 
