@@ -147,3 +147,42 @@ def test_a_one_statement_read_runs_outside_a_transaction_only_on_an_idle_connect
     assert idle == expected_idle
     assert restored is False
     assert in_transaction == expected_intrans
+
+
+def test_the_last_read_of_a_transaction_pooled_checkout_ends_its_transaction_with_it(
+    database_url: str,
+) -> None:
+    """Under DATABASE_POOLER=transaction the read runs inside the checkout's SET LOCAL transaction and
+    its COMMIT is sent with it; the timeouts still hold for it, and a failed read leaves a usable pool."""
+    from psycopg.pq import TransactionStatus
+
+    settings = _settings(database_url, database_pooler="transaction", db_statement_timeout_ms=300)
+
+    async def run() -> dict[str, object]:
+        seen: dict[str, object] = {}
+        async with create_pool(settings, "docket-test") as pool:
+            async with pool.connection() as conn:
+                pid = conn.pgconn.backend_pid
+                seen["begun"] = conn.info.transaction_status == TransactionStatus.INTRANS
+                row = await db.fetch_last_read(conn, "SELECT current_setting('statement_timeout') AS t", ())
+                seen["timeout"] = row["t"]
+                seen["ended"] = conn.info.transaction_status == TransactionStatus.IDLE
+                seen["last"] = _last_statement_of(database_url, pid)
+            async with pool.connection() as conn:
+                try:
+                    await db.fetch_last_read(conn, "SELECT pg_sleep(%s)", (2,))
+                except errors.QueryCanceled:
+                    seen["cancelled"] = True
+            async with pool.connection() as conn:  # the cancelled checkout's connection came back usable
+                row = await db.fetch_last_read(conn, "SELECT 1 AS one", ())
+                seen["after"] = row["one"]
+        return seen
+
+    assert asyncio.run(run()) == {
+        "begun": True,  # the checkout's SET LOCAL opened it
+        "timeout": "300ms",
+        "ended": True,
+        "last": "COMMIT",
+        "cancelled": True,
+        "after": 1,
+    }

@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from docket_core.db import fetch_last_read
 from docket_core.tables import search_query
 
 Row = dict[str, Any]
@@ -248,8 +249,8 @@ async def page_json(
     sql = _PAGE_JSON.format(
         columns=COLUMNS, where=where, created=_rfc3339("created_at"), updated=_rfc3339("updated_at")
     )
-    cur = await conn.execute(sql, [*params, limit + 1, limit, limit, limit])
-    row = await cur.fetchone()
+    # the last statement of its checkout: no BEGIN/COMMIT direct, one pipeline with COMMIT pooled
+    row = await fetch_last_read(conn, sql, [*params, limit + 1, limit, limit, limit])
     assert row is not None
     page: str = row["page"] if isinstance(row, dict) else row[0]
     return page.encode()
