@@ -7,10 +7,9 @@
 - ``transaction``: a transaction-mode pooler (PgBouncer, CloudNativePG's Pooler), where one server
   session serves many clients, a transaction at a time. Nothing may outlive a transaction there:
   PgBouncer refuses start-up options (and would not carry them to the server sessions it shares), so
-  every checkout begins its transaction with the timeouts as ``SET LOCAL`` (one round trip, BEGIN
-  pipelined with it, which also proves the connection alive after a failover); a checkout's last read
-  (:func:`fetch_last_read`) sends its ``COMMIT`` in the same pipeline; and statements are never
-  prepared server-side, since the next transaction may run on a server session that does not hold them.
+  every checkout begins its transaction with the timeouts as ``SET LOCAL`` (one round trip, which
+  also proves the connection alive after a failover); and statements are never prepared server-side,
+  since the next transaction may run on a server session that does not hold them.
 
 Session-level features stay off the pooled connections altogether: ``LISTEN`` (the worker's listener
 connects to ``DATABASE_LISTEN_URL``) and session advisory locks (migrations and backups connect to
@@ -23,7 +22,7 @@ import contextlib
 import select
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -94,7 +93,6 @@ def checkouts_granted(pool: Pool) -> int:
 
 async def _stamp_returned(conn: AsyncConnection[Any]) -> None:
     _returned_at[conn] = time.monotonic()
-    _opened_by_checkout.discard(conn)
 
 
 async def check_if_suspect(conn: AsyncConnection[Any]) -> None:
@@ -139,39 +137,13 @@ async def autocommit_if_idle(conn: AsyncConnection[Any]) -> AsyncIterator[AsyncC
             await conn.set_autocommit(False)
 
 
-async def fetch_last_read(conn: AsyncConnection[Any], query: str, params: Sequence[Any]) -> Any:
-    """The first row of a read statement that is the last one of its checkout, in as few round trips as
-    the connection allows: outside any transaction on a direct connection (no ``BEGIN``/``COMMIT``);
-    in a transaction pooler's checkout transaction (its ``SET LOCAL``), the statement and the ``COMMIT``
-    that ends it go in one pipeline, so PgBouncer gets its server session back in the same round trip.
-    Inside a ``conn.transaction()`` block it is one plain statement."""
-    status = conn.info.transaction_status
-    if status == TransactionStatus.INTRANS and conn in _opened_by_checkout:
-        _opened_by_checkout.discard(conn)
-        async with conn.pipeline():
-            cursor = await conn.execute(query, params)
-            await conn.commit()  # queued behind the statement; the pipeline's sync sends both
-        return await cursor.fetchone()
-    async with autocommit_if_idle(conn):
-        cursor = await conn.execute(query, params)
-        return await cursor.fetchone()
-
-
-# connections whose current transaction the transaction-pooler checkout opened (and no block of the
-# borrower's holds): fetch_last_read may end it
-_opened_by_checkout: weakref.WeakSet[AsyncConnection[Any]] = weakref.WeakSet()
-
-
 def _begin_with(server: dict[str, str]) -> Callable[[AsyncConnection[Any]], Awaitable[None]]:
     names, values = list(server), list(server.values())
 
     async def begin(conn: AsyncConnection[Any]) -> None:
         # psycopg_pool runs this on every checkout; it opens the transaction the borrower then uses
         # (its own ``conn.transaction()`` becomes a savepoint), and a dead connection fails it here,
-        # so the pool hands out another instead. Pipelined: psycopg's BEGIN and the settings go in one
-        # round trip, not two.
-        async with conn.pipeline():
-            await conn.execute(_SET_LOCAL, (names, values))
-        _opened_by_checkout.add(conn)
+        # so the pool hands out another instead.
+        await conn.execute(_SET_LOCAL, (names, values))
 
     return begin

@@ -10,7 +10,6 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from docket_core.db import fetch_last_read
 from docket_core.tables import search_query
 
 Row = dict[str, Any]
@@ -249,8 +248,8 @@ async def page_json(
     sql = _PAGE_JSON.format(
         columns=COLUMNS, where=where, created=_rfc3339("created_at"), updated=_rfc3339("updated_at")
     )
-    # the last statement of its checkout: no BEGIN/COMMIT direct, one pipeline with COMMIT pooled
-    row = await fetch_last_read(conn, sql, [*params, limit + 1, limit, limit, limit])
+    cur = await conn.execute(sql, [*params, limit + 1, limit, limit, limit])
+    row = await cur.fetchone()
     assert row is not None
     page: str = row["page"] if isinstance(row, dict) else row[0]
     return page.encode()

@@ -39,6 +39,7 @@ from docket_api.domain.tags.repository import set_tags, tags_of
 from docket_api.domain.workspaces.authz import Action, authorize, member_workspaces, visible_workspaces
 from docket_api.domain.workspaces.repository import personal_workspace
 from docket_core.contracts import ProcessDocument, PurgeDocument, StatusEvent, UploadPace
+from docket_core.db import autocommit_if_idle
 from docket_core.http.conditional import none_match
 from docket_core.http.paced_body import paced
 from docket_core.http.problems import Problem
@@ -265,15 +266,16 @@ class DocumentService:
             return await visible_workspaces(conn, caller.principal)
 
         async def read(conn: AsyncConnection[Any], workspaces: list[uuid.UUID] | tuple[str, str]) -> bytes:
-            return await repo.page_json(
-                conn,
-                workspaces,
-                limit=limit,
-                after=after,
-                status=status,
-                title_prefix=title_prefix,
-                tags=tags,
-            )
+            async with autocommit_if_idle(conn):  # one statement: no BEGIN and COMMIT around it
+                return await repo.page_json(
+                    conn,
+                    workspaces,
+                    limit=limit,
+                    after=after,
+                    status=status,
+                    title_prefix=title_prefix,
+                    tags=tags,
+                )
 
         if workspace_id is None and self.reads.primary_only:
             # memberships and documents on one server: the membership subquery goes into the statement
