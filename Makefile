@@ -166,7 +166,7 @@ charts-docs: install ## regenerate the charts' values.schema.json and README par
 # ---- benchmarks (bench/) -------------------------------------------------------------------------------
 # `make bench` starts embedded PostgreSQL and Redis and Docket's real services under their production
 # server settings, seeds 10,000 documents, and measures them against a bare reference app, pgbench and
-# granian (see bench/README.md). ONLY picks sections (read,server,search,memory,upload,worker,backup,images,pooler);
+# granian (see bench/README.md). ONLY picks sections (read,server,search,memory,upload,worker,backup,images,pooler,detail);
 # DURATION is the seconds of each load run; ROUNDS the alternated rounds (>= 3); WORKERS the API's server
 # processes; BACKUP_MB the blobs added before the backup section; PROFILE=1 records a py-spy flame graph
 # of the read path into bench/profiles/. Figures: stdout and bench/results/.
