@@ -61,9 +61,9 @@ clean: ## remove the virtualenvs and caches
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .dev
 
 # ---- container images ----------------------------------------------------------------------------------
-# `make images` builds docket-{api,worker,web}:$(IMAGE_TAG) from services/<name>/Dockerfile (context: the
-# repo root) with BuildKit, and docket-worker:$(IMAGE_TAG)-slim, the worker without Tesseract
-# (--build-arg WITH_OCR=false: its builder stage is the cached one, so it costs seconds);
+# `make images` builds docket-{api,worker,web}:$(IMAGE_TAG) from the Dockerfile's targets of those names
+# (context: the repo root) with BuildKit, and docket-worker:$(IMAGE_TAG)-slim, the worker target without
+# Tesseract (--build-arg WITH_OCR=false: its builder stages are the cached ones, so it costs seconds);
 # `make image-test` builds them (cached) and runs tests/images against them.
 # BASE_IMAGE picks the base of all three (CI passes the local stand-in that ../shared/tools/
 # local-base-image.sh builds, since no registry is reachable there). When CA_BUNDLE names a readable file
@@ -103,9 +103,9 @@ images: ## build the api, worker and web images with BuildKit (BASE_IMAGE=… pi
 	for s in $(IMAGE_SERVICES); do \
 	  start=$$(date +%s); \
 	  echo "images: building docket-$$s:$(IMAGE_TAG) on $(BASE_IMAGE) with: $${build[*]}"; \
-	  "$${build[@]}" -f services/$$s/Dockerfile -t docket-$$s:$(IMAGE_TAG) "$${secret[@]}" "$${args[@]}" . ; \
+	  "$${build[@]}" --target $$s -t docket-$$s:$(IMAGE_TAG) "$${secret[@]}" "$${args[@]}" . ; \
 	  if [ "$$s" = worker ]; then \
-	    "$${build[@]}" -f services/worker/Dockerfile -t docket-worker:$(IMAGE_TAG)-slim "$${secret[@]}" \
+	    "$${build[@]}" --target worker -t docket-worker:$(IMAGE_TAG)-slim "$${secret[@]}" \
 	      "$${args[@]}" --build-arg WITH_OCR=false . ; \
 	  fi; \
 	  echo "images: docket-$$s:$(IMAGE_TAG) built in $$(( $$(date +%s) - start ))s"; \

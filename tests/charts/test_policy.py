@@ -590,12 +590,13 @@ def test_network_policies_deny_by_default_and_admit_only_the_expected_peers(rend
 # commands: the real CLIs
 
 
-def _dockerfile_entrypoint(service: str) -> list[str] | None:
-    dockerfile = ROOT / "services" / service / "Dockerfile"
-    if not dockerfile.exists():
-        return None
-    match = re.search(r"^ENTRYPOINT\s+(\[.*\])\s*$", dockerfile.read_text(), re.M)
-    return json.loads(match.group(1)) if match else None
+def _dockerfile_entrypoint(service: str) -> list[str]:
+    """The ENTRYPOINT of the Dockerfile's target named after ``service`` (its last FROM … AS service stage)."""
+    stages = re.split(r"^FROM\s", (ROOT / "Dockerfile").read_text(), flags=re.M)
+    stage = next(s for s in stages if re.match(rf"\S+\s+AS\s+{service}\s*$", s.splitlines()[0], re.I))
+    match = re.search(r"^ENTRYPOINT\s+(\[.*\])\s*$", stage, re.M)
+    assert match, f"the Dockerfile's {service} target has no exec-form ENTRYPOINT"
+    return list(json.loads(match.group(1)))
 
 
 def _parses(service: str, args: list[str]) -> bool:
@@ -625,8 +626,7 @@ def test_containers_run_the_real_cli_through_the_image_entrypoint(
             assert "command" not in container, f"{workload.name}: the image's entrypoint is the CLI"
             assert _parses(service, container["args"]), f"docket-{service} rejects {container['args']}"
         entrypoint = _dockerfile_entrypoint(service)
-        if entrypoint is not None:
-            assert Path(entrypoint[-1]).name == f"docket-{service}", entrypoint
+        assert Path(entrypoint[-1]).name == f"docket-{service}", entrypoint
     capsys.readouterr()
 
 
