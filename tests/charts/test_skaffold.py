@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,7 +72,12 @@ def test_artifacts_name_existing_contexts_and_dockerfiles() -> None:
     for artifact in artifacts:
         context = ROOT / artifact.get("context", ".")
         assert context.is_dir()
-        assert (context / artifact["docker"]["dockerfile"]).is_file(), artifact["image"]
+        dockerfile = context / artifact["docker"]["dockerfile"]
+        assert dockerfile.is_file(), artifact["image"]
+        # the one Dockerfile builds every image: the artifact names its target, the stage named after it
+        target = artifact["docker"].get("target")
+        assert f"docket-{target}" == artifact["image"], artifact
+        assert re.search(rf"^FROM\s+\S+\s+AS\s+{target}\s*$", dockerfile.read_text(), re.M | re.I), target
         for rule in artifact.get("sync", {}).get("manual", []):
             assert rule["dest"] == "/tmp/docket-src", "the only writable place with a read-only root"
             assert (ROOT / rule["strip"]).is_dir(), rule
