@@ -320,6 +320,19 @@ def test_the_build_hands_each_digest_to_the_deploys_which_pin_them() -> None:
         assert words[words.index("--registry") + 1] == "ghcr.io/${GITHUB_REPOSITORY_OWNER,,}"
 
 
+@pytest.mark.parametrize("workflow", ["ci.yml", "deploy.yml"])
+def test_each_image_is_built_as_its_target_of_the_one_dockerfile(workflow: str) -> None:
+    images = _jobs(workflow)["images"]
+    assert sorted(images["strategy"]["matrix"]["service"]) == sorted(SERVICES)
+    build = _step_using(images, "docker/build-push-action")
+    # the root Dockerfile (build-push-action's default file in the context), its stage named after the service
+    assert build["with"]["context"] == "."
+    assert build["with"].get("file", "Dockerfile") in ("Dockerfile", "./Dockerfile")
+    assert build["with"]["target"] == "${{ matrix.service }}"
+    stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)\s*$", (ROOT / "Dockerfile").read_text(), re.M | re.I)
+    assert set(SERVICES) <= set(stages), stages
+
+
 def test_the_charts_are_published_to_ghcr_at_the_release_version_before_any_deploy() -> None:
     jobs = _jobs("deploy.yml")
     run = "\n".join(step.get("run", "") for step in jobs["charts"]["steps"])
