@@ -591,7 +591,7 @@ def test_network_policies_deny_by_default_and_admit_only_the_expected_peers(rend
 
 
 def _dockerfile_entrypoint(service: str) -> list[str]:
-    """The ENTRYPOINT of the Dockerfile's target named after ``service`` (its last FROM … AS service stage)."""
+    """The ENTRYPOINT of the Dockerfile's target named after ``service`` (its FROM … AS service stage)."""
     stages = re.split(r"^FROM\s", (ROOT / "Dockerfile").read_text(), flags=re.M)
     stage = next(s for s in stages if re.match(rf"\S+\s+AS\s+{service}\s*$", s.splitlines()[0], re.I))
     match = re.search(r"^ENTRYPOINT\s+(\[.*\])\s*$", stage, re.M)
