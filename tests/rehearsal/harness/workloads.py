@@ -247,24 +247,21 @@ def run_job(template: Obj, name: str, context: Context, backoff_limit: int, dead
     raise RolloutError(f"job {name} failed {backoff_limit + 1} times")
 
 
-def run_job_object(obj: Obj, context: Context) -> Pod:
-    spec = obj["spec"]
+def run_job_spec(spec: Obj, name: str, context: Context) -> Pod:
+    """A Job's spec, run under its backoffLimit (6 when unset, as in Kubernetes) and a deadline (600 s)."""
     return run_job(
         spec["template"],
-        obj["metadata"]["name"],
+        name,
         context,
         int(spec.get("backoffLimit", 6)),
         float(spec.get("activeDeadlineSeconds", 600)),
     )
+
+
+def run_job_object(obj: Obj, context: Context) -> Pod:
+    return run_job_spec(obj["spec"], obj["metadata"]["name"], context)
 
 
 def run_cronjob(obj: Obj, context: Context) -> Pod:
     """`kubectl create job --from=cronjob/NAME`: the jobTemplate, now."""
-    spec = obj["spec"]["jobTemplate"]["spec"]
-    return run_job(
-        spec["template"],
-        obj["metadata"]["name"],
-        context,
-        int(spec.get("backoffLimit", 6)),
-        float(spec.get("activeDeadlineSeconds", 600)),
-    )
+    return run_job_spec(obj["spec"]["jobTemplate"]["spec"], obj["metadata"]["name"], context)
