@@ -3,6 +3,7 @@ its schema and Redis, and says only ok, failed or timed out for each."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -40,26 +41,28 @@ class Collect(logging.Handler):
         return [record.getMessage() for record in self.records]
 
 
-@pytest.fixture
-def api_log() -> Iterator[Collect]:
+@contextlib.contextmanager
+def collecting(logger_name: str) -> Iterator[Collect]:
+    """A Collect handler on the logger ``logger_name`` for the length of the block."""
     handler = Collect()
-    logger = logging.getLogger("docket.api")
+    logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+@pytest.fixture
+def api_log() -> Iterator[Collect]:
+    with collecting("docket.api") as handler:
+        yield handler
 
 
 @pytest.fixture
 def health_log() -> Iterator[Collect]:
-    handler = Collect()
-    logger = logging.getLogger("docket.health")
-    logger.addHandler(handler)
-    try:
+    with collecting("docket.health") as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
 
 
 @pytest.fixture
