@@ -205,10 +205,19 @@ def test_a_flipped_byte_fails_verification_clearly_and_restore_refuses_the_dump(
     listing = kit.run("backup", "list", env=env)
     assert "FAILED" in listing.stdout
 
-    target = make_database(False)
-    restore = kit.run("restore", dump.name, "--target-url", target, "--yes", env=env)
-    assert restore.returncode == 1
-    assert "checksum mismatch" in restore.stderr
+    _assert_restore_refused_and_target_empty(
+        kit, env, make_database(False), dump.name, "--yes", says=["checksum mismatch"]
+    )
+
+
+def _assert_restore_refused_and_target_empty(
+    kit: Any, env: dict[str, str], target: str, *args: str, says: list[str]
+) -> None:
+    """`restore ARGS --target-url TARGET` exits 1 with each of ``says`` in its message and writes nothing."""
+    result = kit.run("restore", *args, "--target-url", target, env=env)
+    assert result.returncode == 1
+    for text in says:
+        assert text in result.stderr
     assert kit.relations(target) == 0
 
 
@@ -252,12 +261,9 @@ def test_restore_without_yes_and_without_a_terminal_refuses(
     kit: Any, small_backup: Any, make_database: MakeDatabase
 ) -> None:
     _, _, env = small_backup
-    target = make_database(False)
-    result = kit.run("restore", "--latest", "--target-url", target, env=env)
-    assert result.returncode == 1
-    assert "without confirmation" in result.stderr
-    assert "--yes" in result.stderr
-    assert kit.relations(target) == 0
+    _assert_restore_refused_and_target_empty(
+        kit, env, make_database(False), "--latest", says=["without confirmation", "--yes"]
+    )
 
 
 def test_restore_with_clean_replaces_a_changed_database_with_the_backup(
