@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -48,6 +49,22 @@ def register_and_login(client: httpx.Client, email: str = "ada@example.com") -> 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def run_migrate(*args: str, database_url: str | None) -> subprocess.CompletedProcess[str]:
+    """``docket-api migrate ARGS`` as a process, its output captured; no DATABASE_URL or ENVIRONMENT but
+    ``database_url`` (none when it is None) reaches it from the tests' own environment."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ENVIRONMENT"}}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    return subprocess.run(
+        [*cli("docket-api"), "migrate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @contextlib.contextmanager

@@ -3,13 +3,11 @@ survives, documents move into their owner's personal workspace, and contract fin
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
 
 import psycopg
 import pytest
-from servers import cli
+from apikit import run_migrate
 
 from docket_api.db.migrate import (
     CONTRACT,
@@ -23,19 +21,6 @@ from docket_api.db.migrate import (
 
 MakeDatabase = Callable[[bool], str]
 BEFORE_WORKSPACES = 3  # main's schema before issue #14
-
-
-def _run_migrate(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ENVIRONMENT"}}
-    env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [*cli("docket-api"), "migrate", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def _seed_old_schema(url: str) -> dict[str, list[str]]:
@@ -150,16 +135,16 @@ def test_rows_the_previous_release_inserts_after_expand_land_in_a_personal_works
 
 def test_cli_phase_expand_then_contract(make_database: MakeDatabase) -> None:
     url = make_database(False)
-    expand = _run_migrate("--phase", "expand", database_url=url)
+    expand = run_migrate("--phase", "expand", database_url=url)
     assert expand.returncode == 0, expand.stderr
     assert "contract steps wait for the post-upgrade hook" in expand.stdout
     assert "(contract)" not in expand.stdout
-    status = _run_migrate("--status", database_url=url)
+    status = run_migrate("--status", database_url=url)
     assert status.returncode == 3
     assert "pending   contract" in status.stdout
-    contract = _run_migrate("--phase", "contract", database_url=url)
+    contract = run_migrate("--phase", "contract", database_url=url)
     assert contract.returncode == 0, contract.stderr
     assert "(contract)" in contract.stdout
-    bad = _run_migrate("--phase", "sideways", database_url=url)
+    bad = run_migrate("--phase", "sideways", database_url=url)
     assert bad.returncode == 2
     assert "invalid choice" in bad.stderr

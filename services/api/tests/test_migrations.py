@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from apikit import run_migrate
 from embedded_services import free_port
 from servers import cli
 
@@ -46,20 +47,6 @@ def _tables(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
         return {str(name) for (name,) in rows}
-
-
-def _run_migrate(*args: str, database_url: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ENVIRONMENT"}}
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [*cli("docket-api"), "migrate", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def _queued_runners(conn: psycopg.Connection[Any]) -> int:
@@ -205,7 +192,7 @@ def test_runner_refuses_a_database_with_a_migration_this_code_does_not_know(
         conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')")
     with pytest.raises(MigrationError, match="9999_future which this code does not know"):
         migrate(url)
-    result = _run_migrate("--status", database_url=url)
+    result = run_migrate("--status", database_url=url)
     assert result.returncode == 1
     assert "9999_future which this code does not know" in result.stderr
 
@@ -223,7 +210,7 @@ def test_cli_migrate_exits_non_zero_with_the_changed_migration_named_on_stderr(
     message = f"migration {first.version:04d}_{first.name}.sql has changed since it was applied"
 
     for args in ((), ("--status",), ("--dry-run",)):
-        result = _run_migrate(*args, database_url=url)
+        result = run_migrate(*args, database_url=url)
         assert result.returncode != 0, args
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
@@ -258,7 +245,7 @@ def test_cli_dry_run_lists_pending_migrations_and_changes_nothing(make_database:
     url = make_database(False)
     shipped = load_migrations()
 
-    result = _run_migrate("--dry-run", database_url=url)
+    result = run_migrate("--dry-run", database_url=url)
 
     assert result.returncode == 0, result.stderr
     for migration in shipped:
@@ -271,17 +258,17 @@ def test_cli_migrate_applies_pending_migrations_then_has_nothing_left(make_datab
     url = make_database(False)
     shipped = load_migrations()
 
-    first = _run_migrate(database_url=url)
+    first = run_migrate(database_url=url)
     assert first.returncode == 0, first.stderr
     for migration in shipped:
         assert f"applied {migration.version:04d}_{migration.name}" in first.stdout
     assert {"users", "documents", "jobs", "schema_migrations"} <= _tables(url)
     assert len(_history(url)) == len(shipped)
 
-    again = _run_migrate(database_url=url)
+    again = run_migrate(database_url=url)
     assert again.returncode == 0, again.stderr
     assert "applied 0 migration(s); schema is current" in again.stdout
-    dry = _run_migrate("--dry-run", database_url=url)
+    dry = run_migrate("--dry-run", database_url=url)
     assert "would apply 0 migration(s)" in dry.stdout
 
 
@@ -289,15 +276,15 @@ def test_cli_status_is_non_zero_while_behind_and_zero_when_current(make_database
     url = make_database(False)
     shipped = load_migrations()
 
-    behind = _run_migrate("--status", database_url=url)
+    behind = run_migrate("--status", database_url=url)
     assert behind.returncode != 0
     for migration in shipped:
         assert f"{migration.version:04d}  pending   {migration.phase:8}  {migration.name}" in behind.stdout
     assert f"schema is behind by {len(shipped)} migration(s)" in behind.stdout
     assert _tables(url) == set()  # --status only reads
 
-    assert _run_migrate(database_url=url).returncode == 0
-    current = _run_migrate("--status", database_url=url)
+    assert run_migrate(database_url=url).returncode == 0
+    current = run_migrate("--status", database_url=url)
     assert current.returncode == 0, current.stderr
     for migration in shipped:
         assert f"{migration.version:04d}  applied   {migration.phase:8}  {migration.name}" in current.stdout
@@ -306,14 +293,14 @@ def test_cli_status_is_non_zero_while_behind_and_zero_when_current(make_database
 
 @pytest.mark.parametrize("args", [(), ("--status",), ("--dry-run",)])
 def test_cli_without_database_url_exits_2_with_a_clear_message(args: tuple[str, ...]) -> None:
-    result = _run_migrate(*args, database_url=None)
+    result = run_migrate(*args, database_url=None)
     assert result.returncode == 2
     assert "DATABASE_URL is not set" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_cli_reports_an_unreachable_database_without_a_traceback() -> None:
-    result = _run_migrate(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
+    result = run_migrate(database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
     assert result.returncode == 1
     assert "docket-api: migration failed:" in result.stderr
     assert "Traceback" not in result.stderr
