@@ -62,8 +62,8 @@ RUN --mount=type=secret,id=ca,target=/run/secrets/ca \
 # Each service's stage runs them in turn, so a change to its source reuses the cached dependencies.
 # SOURCE_DATE_EPOCH (the commit's time, from make) is declared just above venv-app: a build arg reaches
 # the cache key of every RUN after it, in its stage and in the stages built FROM it.
-COPY docker/venv-deps.sh /usr/local/bin/venv-deps
-COPY docker/venv-app.sh /usr/local/bin/venv-app
+COPY scripts/image/venv-deps.sh /usr/local/bin/venv-deps
+COPY scripts/image/venv-app.sh /usr/local/bin/venv-app
 COPY services/core /src/services/core
 
 # ---- each service's venv ------------------------------------------------------------------------------
