@@ -59,18 +59,19 @@ RUN --mount=type=secret,id=ca,target=/run/secrets/ca \
 # the two steps that build a service's venv, /opt/venv (what they do and why: in the scripts):
 #   venv-deps SERVICE   its third-party dependencies from requirements/SERVICE.txt, trimmed, byte-code only
 #   venv-app SERVICE    docket_core and docket_SERVICE from services/, every module imported once
-# Each service's stage runs them in turn, so a change to its source reuses the cached dependencies.
+# Each service's stage runs them in turn and copies the workspace source (core's too) only between them,
+# so a change to the source reuses the cached dependencies.
 # SOURCE_DATE_EPOCH (the commit's time, from make) is declared just above venv-app: a build arg reaches
 # the cache key of every RUN after it, in its stage and in the stages built FROM it.
 COPY scripts/image/venv-deps.sh /usr/local/bin/venv-deps
 COPY scripts/image/venv-app.sh /usr/local/bin/venv-app
-COPY services/core /src/services/core
 
 # ---- each service's venv ------------------------------------------------------------------------------
 FROM builder AS api-venv
 COPY requirements/api.txt /src/requirements/
 RUN --mount=type=secret,id=ca,target=/run/secrets/ca --mount=type=cache,target=/root/.cache/pip,sharing=locked \
     venv-deps api
+COPY services/core /src/services/core
 COPY services/api /src/services/api
 ARG SOURCE_DATE_EPOCH=0
 RUN venv-app api
@@ -79,6 +80,7 @@ FROM builder AS web-venv
 COPY requirements/web.txt /src/requirements/
 RUN --mount=type=secret,id=ca,target=/run/secrets/ca --mount=type=cache,target=/root/.cache/pip,sharing=locked \
     venv-deps web
+COPY services/core /src/services/core
 COPY services/web /src/services/web
 ARG SOURCE_DATE_EPOCH=0
 RUN venv-app web
@@ -141,6 +143,7 @@ RUN --mount=type=secret,id=ca,target=/run/secrets/ca \
     if grep -q 'compiled in' /tmp/ssl.txt; then exit 1; fi; \
     rm -rf /tmp/pg /tmp/dynamic.txt /tmp/ldd.txt /tmp/ssl.txt
 
+COPY services/core /src/services/core
 COPY services/worker /src/services/worker
 ARG SOURCE_DATE_EPOCH=0
 RUN venv-app worker

@@ -86,6 +86,9 @@ def test_each_service_is_a_target_of_the_one_dockerfile_on_the_shared_stages(ser
     assert venv.startswith("FROM builder AS "), venv.splitlines()[0]
     assert re.search(rf"^\s*venv-deps {service}\b", venv, re.M), f"{service}-venv does not run venv-deps"
     assert re.search(rf"^RUN venv-app {service}$", venv, re.M), f"{service}-venv does not run venv-app"
+    # the workspace source arrives after the dependencies are installed, so editing it reuses their layer
+    assert "COPY services/" not in stages["builder"]
+    assert venv.index("venv-deps") < venv.index("COPY services/core") < venv.index("RUN venv-app")
     assert f"COPY --from={service}-venv /opt/venv /opt/venv" in target
     assert f'"/opt/venv/bin/docket-{service}"]' in target
     assert f'org.opencontainers.image.title="docket-{service}"' in target
