@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
+from psycopg import AsyncConnection
 
 from docket_api.domain import patterns
 from docket_api.domain.audit.caller import Caller, provide_caller
@@ -103,16 +104,15 @@ class SearchController(Controller):
             raise Problem(422, "The date range ends before it starts.", slug="validation-error",
                           errors=[{"field": "to", "message": "must not be before from"}])  # fmt: skip
         offset = decode_offset(cursor)
-        async with request.app.state.pool.connection() as conn:  # membership: always the primary's
+
+        async def readable(conn: AsyncConnection[Any]) -> list[uuid.UUID]:  # membership: the primary's
             if workspace_id is not None:
                 await authorize(conn, caller.principal, workspace_id, Action.READ_DOCUMENTS)
-                workspaces = [workspace_id]
-            else:
-                workspaces = await visible_workspaces(conn, caller.principal)
-        reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
-        rows = await reads.run(
-            caller.user_id,
-            lambda conn: search(
+                return [workspace_id]
+            return await visible_workspaces(conn, caller.principal)
+
+        async def hits(conn: AsyncConnection[Any], workspaces: list[uuid.UUID]) -> list[dict[str, Any]]:
+            return await search(
                 conn,
                 workspaces,
                 query,
@@ -123,8 +123,10 @@ class SearchController(Controller):
                 created_from=_day_start(created_from),
                 created_before=_day_start(created_to + dt.timedelta(days=1)) if created_to else None,
                 sort=sort,
-            ),
-        )
+            )
+
+        reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
+        rows = await reads.run_after(caller.user_id, readable, hits)  # one checkout without a replica
         items = [
             SearchHit(
                 id=str(row["id"]),
