@@ -92,9 +92,13 @@ class SearchController(Controller):
         created_to: Annotated[
             dt.date | None, QueryParameter(name="to", description="Uploaded on or before this day (UTC)")
         ] = None,
-        sort: Annotated[Sort, QueryParameter(description="relevance (default) or date, newest first")] = (
-            "relevance"
-        ),
+        sort: Annotated[
+            Sort,
+            QueryParameter(
+                description="relevance (default): the newest 200 matches of each workspace, best first; "
+                "date: every match, newest first"
+            ),
+        ] = "relevance",
     ) -> SearchPage:
         query = q.strip()
         if not query:
