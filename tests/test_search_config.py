@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,8 +19,9 @@ import httpx
 import psycopg
 import pytest
 from apikit import api_settings, signed_in_api
+from embedded_services import free_port
 from psycopg.rows import dict_row
-from servers import stop_and_read, worker_process
+from servers import cli, stop_and_read, worker_process
 
 from docket_core.settings import SettingsError, load_settings
 from docket_worker.settings import WorkerSettings
@@ -72,6 +74,20 @@ def _found(api: httpx.Client, q: str) -> set[str]:
     response = api.get("/api/v1/search", params={"q": q})
     assert response.status_code == 200, response.text
     return {hit["id"] for hit in response.json()["items"]}
+
+
+def _search_command(database_url: str) -> str:
+    """``docket-worker search``'s output (it exits 0)."""
+    done = subprocess.run(
+        [*cli("docket-worker"), "search"],
+        env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def _wait_reindexed(database_url: str, config: str, timeout: float = 60) -> dict[str, Any]:
@@ -131,6 +147,9 @@ def test_search_during_a_reindex_matches_both_configurations_and_a_lost_job_is_q
             (first["id"],),
         )
         conn.execute("UPDATE search_settings SET reindex_after = %s, reindex_done = 1", (first["id"],))
+    status = _search_command(clean_db)
+    assert "configuration: simple" in status
+    assert "re-index from english: 1 of 3 documents (33 %)" in status
     # mid-way, a search finds every document whichever configuration its vector is in
     assert _found(api, "running") == {ids["a.txt"]}
     assert _found(api, "swimming") == {ids["b.txt"]}
@@ -139,6 +158,7 @@ def test_search_during_a_reindex_matches_both_configurations_and_a_lost_job_is_q
     with worker(SEARCH_TEXT_CONFIG="simple"):
         state = _wait_reindexed(clean_db, "simple")
     assert state["reindex_done"] == 3
+    assert "last re-index: 3 documents, finished" in _search_command(clean_db)
     assert _found(api, "hike") == set()  # the rest was rebuilt in simple too
     assert _found(api, "hiking") == {ids["c.txt"]}
 
@@ -164,3 +184,22 @@ def test_a_configuration_the_database_lacks_is_logged_and_changes_nothing(
 def test_search_text_config_that_is_not_a_name_is_refused_at_start_up(value: str) -> None:
     with pytest.raises(SettingsError, match="SEARCH_TEXT_CONFIG"):
         load_settings(WorkerSettings, {"SEARCH_TEXT_CONFIG": value})
+
+
+def test_the_search_command_says_why_it_cannot_answer(make_database: Callable[[bool], str]) -> None:
+    unmigrated = make_database(False)
+    for database, expected in (
+        (unmigrated, "the database has no search settings; run `docket-api migrate`"),
+        (f"postgresql://nobody@127.0.0.1:{free_port()}/docket", "cannot reach the database"),
+    ):
+        done = subprocess.run(
+            [*cli("docket-worker"), "search"],
+            env={**os.environ, "DATABASE_URL": database, "REDIS_URL": "redis://127.0.0.1:1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1, done
+        assert expected in done.stderr
+        assert "Traceback" not in done.stderr

@@ -1,4 +1,5 @@
-"""``docket-worker``: run the job worker (with its probe port), manage jobs, back up and restore."""
+"""``docket-worker``: run the job worker (with its probe port), manage jobs, back up and restore, and
+see the search configuration and its re-index."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from docket_core.cli import settings_or_exit
 from docket_worker.backup.cli import add_backup_commands
 from docket_worker.jobs.admin import add_jobs_command
+from docket_worker.search.cli import add_search_command
 from docket_worker.settings import WorkerSettings
 
 
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     add_jobs_command(commands)
     add_backup_commands(commands)
+    add_search_command(commands)
     return parser
 
 

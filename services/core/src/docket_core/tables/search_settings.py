@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 from docket_core.tables.documents import INDEXED_TEXT_CHARS
 
@@ -32,6 +33,12 @@ async def get(conn: AsyncConnection[Any]) -> Row:
     row = await cur.fetchone()
     assert row is not None, "migration 0013 inserts the row"
     return row  # type: ignore[no-any-return]
+
+
+def read(conn: psycopg.Connection[Any]) -> Row | None:
+    """The row, for a command line (None before migration 0013)."""
+    cur = conn.cursor(row_factory=dict_row)
+    return cur.execute(f"SELECT {COLUMNS} FROM search_settings").fetchone()
 
 
 async def change_to(conn: AsyncConnection[Any], config: str) -> bool:
