@@ -39,10 +39,29 @@ def previous(requirements: None) -> Iterator[Release]:
         forget(release)
 
 
+@pytest.fixture(scope="module")
+def before_contract_step(requirements: None) -> Iterator[Release]:
+    """The release before CONTRACT_STEP was added: the one its early application would break."""
+    release = previous_release(before=CONTRACT_STEP)
+    say(f"release before {CONTRACT_STEP}: {release.commit[:10]} (images :{release.tag})")
+    try:
+        yield release
+    finally:
+        forget(release)
+
+
 def _upgrade_under_load(previous: Release, to_tag: str) -> tuple[Cluster, dict[str, Any], list[str]]:
     """Install the previous release, upload with it, then upgrade to ``to_tag`` with this checkout's
     charts under open-loop load; the cluster, the load's summary and the documents seeded before."""
     cluster = Cluster({"global": {"image": {"tag": previous.tag}}}, tree=previous.tree)
+    try:
+        return _seed_then_upgrade(cluster, to_tag)
+    except BaseException:
+        cluster.teardown()  # the caller tears down only a cluster it was given
+        raise
+
+
+def _seed_then_upgrade(cluster: Cluster, to_tag: str) -> tuple[Cluster, dict[str, Any], list[str]]:
     cluster.install()
     users = [client(cluster.url) for _ in range(6)]
     uploads: list[tuple[httpx.Client, str]] = []
@@ -106,10 +125,10 @@ def test_8_upgrade_from_the_previous_release_under_load_drops_nothing(previous: 
 @pytest.mark.rehearsal
 @pytest.mark.timeout(1500)
 def test_8_a_contract_step_marked_expand_breaks_the_previous_release_and_the_rehearsal_sees_it(
-    previous: Release,
+    before_contract_step: Release,
 ) -> None:
     broken = phase_breaking_api_image(IMAGE_TAG, CONTRACT_STEP)
-    cluster, summary, _ = _upgrade_under_load(previous, broken)
+    cluster, summary, _ = _upgrade_under_load(before_contract_step, broken)
     try:
         failures = sorted(set(summary["failures"]))
         uploads = summary["by_kind"]["upload"]

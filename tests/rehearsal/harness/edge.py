@@ -10,7 +10,9 @@ Readiness changes rewrite the upstreams and reload nginx (SIGHUP: in-flight requ
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -25,6 +27,16 @@ from harness.podspec import Obj
 NGINX = "/usr/sbin/nginx"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 ANNOTATION = "nginx.ingress.kubernetes.io/"
+
+
+def _free(address: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -226,6 +238,14 @@ class Edge:
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (self.dir / sub).mkdir(exist_ok=True)
         self._write()
+        # nginx retries a taken address for seconds before it gives up; meanwhile the pods would reach
+        # whatever holds it (an earlier rehearsal's edge, and its database)
+        for address, port in re.findall(r"listen (127\.[0-9.]+):([0-9]+)", self._last):
+            if not _free(address, int(port)):
+                raise RuntimeError(
+                    f"edge: {address}:{port} is taken, most likely by an earlier rehearsal that was not "
+                    "torn down: see `docker ps --filter label=io.docket.rehearsal` and its nginx"
+                )
         say(
             f"edge: nginx on https://127.0.0.1:{self.https_port} (host {self.host}); services at "
             + ", ".join(f"{n}={a}" for n, a in sorted(self.addresses.items()))

@@ -2,8 +2,10 @@
 for upgrades from it (scenario 8); and an image whose migrations break the phase rule on purpose.
 
 The previous release is the parent of the newest commit that added a migration file, unless
-REHEARSE_PREVIOUS names a commit. Its images are built once per commit, with the same base as
-`make images` (BASE_IMAGE), and kept: docket-{api,worker,web}:prev-<commit>.
+REHEARSE_PREVIOUS names a commit; the broken-phase case asks for the release before one given
+migration instead (a contract step is only a hazard to a release that has not applied it yet).
+Its images are built once per commit, with the same base as `make images` (BASE_IMAGE), and kept:
+docket-{api,worker,web}:prev-<commit>.
 """
 
 from __future__ import annotations
@@ -33,21 +35,23 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
-def previous_commit() -> str:
-    """REHEARSE_PREVIOUS, or the parent of the newest commit that added a migration."""
-    if named := os.environ.get("REHEARSE_PREVIOUS"):
+def previous_commit(before: str | None = None) -> str:
+    """The parent of the commit that added migration file ``before``; without it REHEARSE_PREVIOUS, or
+    the parent of the newest commit that added a migration."""
+    if before is None and (named := os.environ.get("REHEARSE_PREVIOUS")):
         return _git("rev-parse", "--verify", f"{named}^{{commit}}")
-    newest = _git("log", "-1", "--diff-filter=A", "--format=%H", "--", MIGRATIONS)
-    return _git("rev-parse", f"{newest}^")
+    added = _git("log", "-1", "--diff-filter=A", "--format=%H", "--", f"{MIGRATIONS}/{before or ''}")
+    return _git("rev-parse", f"{added}^")
 
 
 def _has_image(image: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
 
 
-def previous_release() -> Release:
-    """The previous release checked out in a temporary worktree, its three images built if missing."""
-    commit = previous_commit()
+def previous_release(before: str | None = None) -> Release:
+    """The previous release (or the one before migration ``before``) checked out in a temporary
+    worktree, its three images built if missing."""
+    commit = previous_commit(before)
     tag = f"prev-{commit[:10]}"
     tree = Path(tempfile.mkdtemp(prefix="docket-previous-")) / "tree"
     _git("worktree", "add", "--detach", str(tree), commit)
