@@ -76,9 +76,8 @@ def _found(api: httpx.Client, q: str) -> set[str]:
     return {hit["id"] for hit in response.json()["items"]}
 
 
-def _search_command(database_url: str) -> str:
-    """``docket-worker search``'s output (it exits 0)."""
-    done = subprocess.run(
+def _run_search_command(database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [*cli("docket-worker"), "search"],
         env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:1"},
         capture_output=True,
@@ -86,6 +85,11 @@ def _search_command(database_url: str) -> str:
         timeout=60,
         check=False,
     )
+
+
+def _search_command(database_url: str) -> str:
+    """``docket-worker search``'s output (it exits 0)."""
+    done = _run_search_command(database_url)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -192,14 +196,7 @@ def test_the_search_command_says_why_it_cannot_answer(make_database: Callable[[b
         (unmigrated, "the database has no search settings; run `docket-api migrate`"),
         (f"postgresql://nobody@127.0.0.1:{free_port()}/docket", "cannot reach the database"),
     ):
-        done = subprocess.run(
-            [*cli("docket-worker"), "search"],
-            env={**os.environ, "DATABASE_URL": database, "REDIS_URL": "redis://127.0.0.1:1"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _run_search_command(database)
         assert done.returncode == 1, done
         assert expected in done.stderr
         assert "Traceback" not in done.stderr

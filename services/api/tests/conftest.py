@@ -9,6 +9,7 @@ import httpx
 import pytest
 from apikit import api_settings
 from servers import ThreadedServer
+from teamkit import Person, person
 
 from docket_api.app import create_app
 
@@ -40,3 +41,15 @@ def api(serve_api: ServeApi) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=url, timeout=10) as client:
         client.management = url.management  # type: ignore[attr-defined]  # where probes and metrics answer
         yield client
+
+
+@pytest.fixture
+def ada(api: httpx.Client) -> Person:
+    """A signed-up user of ``api`` (the owner in most team tests)."""
+    return person(api, "ada@example.com")
+
+
+@pytest.fixture
+def bob(api: httpx.Client) -> Person:
+    """A second signed-up user of ``api``."""
+    return person(api, "bob@example.com")

@@ -16,16 +16,6 @@ from teamkit import Person, create_workspace, join, person, personal_token, uplo
 CACHING = ("etag", "cache-control", "vary")
 
 
-@pytest.fixture
-def ada(api: httpx.Client) -> Person:
-    return person(api, "ada@example.com")
-
-
-@pytest.fixture
-def bob(api: httpx.Client) -> Person:
-    return person(api, "bob@example.com")
-
-
 def _doc(api: httpx.Client, who: Person, workspace: str | None = None, data: bytes = b"field notes") -> str:
     created = upload(api, who, workspace, data)
     assert created.status_code == 201, created.text

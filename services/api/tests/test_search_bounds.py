@@ -19,16 +19,6 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def ada(api: httpx.Client) -> Person:
-    return person(api, "ada@example.com")
-
-
-@pytest.fixture
-def bob(api: httpx.Client) -> Person:
-    return person(api, "bob@example.com")
-
-
-@pytest.fixture
 def mallory(api: httpx.Client) -> Person:
     return person(api, "mallory@example.com")
 

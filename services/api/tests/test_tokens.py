@@ -13,11 +13,6 @@ from apikit import bearer
 from teamkit import Person, create_workspace, join, person, personal_token, upload
 
 
-@pytest.fixture
-def ada(api: httpx.Client) -> Person:
-    return person(api, "ada@example.com")
-
-
 def test_the_secret_is_shown_once_has_the_dkt_prefix_and_only_its_sha256_is_stored(
     api: httpx.Client, ada: Person, clean_db: str
 ) -> None:

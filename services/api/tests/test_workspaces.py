@@ -14,16 +14,6 @@ from teamkit import Person, create_workspace, invite, join, person, upload
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def ada(api: httpx.Client) -> Person:
-    return person(api, "ada@example.com")
-
-
-@pytest.fixture
-def bob(api: httpx.Client) -> Person:
-    return person(api, "bob@example.com")
-
-
 def _status(api: httpx.Client, who: Person, method: str, url: str, **kwargs: object) -> int:
     return api.request(method, url, headers=who.headers, **kwargs).status_code  # type: ignore[arg-type]
 

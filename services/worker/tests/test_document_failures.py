@@ -144,7 +144,7 @@ def test_extraction_failure_and_giving_up_leave_the_same_failed_document(
             }  # fmt: skip
             assert await _searchable(stack, "okapi") == []
             async with stack.pool.connection() as conn:
-                shown = await documents.get(conn, stack.workspace, dead, preview_chars=100)
+                shown = await documents.detail(conn, stack.workspace, dead, preview_chars=100)
             assert shown is not None
             assert shown["preview"] is None, "no stale preview either"
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from processes import port_is_free
 
 from harness.log import say
 from harness.pods import Pod
@@ -27,16 +28,6 @@ from harness.podspec import Obj
 NGINX = "/usr/sbin/nginx"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 ANNOTATION = "nginx.ingress.kubernetes.io/"
-
-
-def _free(address: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((address, port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -241,7 +232,7 @@ class Edge:
         # nginx retries a taken address for seconds before it gives up; meanwhile the pods would reach
         # whatever holds it (an earlier rehearsal's edge, and its database)
         for address, port in re.findall(r"listen (127\.[0-9.]+):([0-9]+)", self._last):
-            if not _free(address, int(port)):
+            if not port_is_free(int(port), address):
                 raise RuntimeError(
                     f"edge: {address}:{port} is taken, most likely by an earlier rehearsal that was not "
                     "torn down: see `docker ps --filter label=io.docket.rehearsal` and its nginx"
