@@ -18,6 +18,7 @@ from docket_core.http.security_headers import API_CSP
 from docket_core.http.unread_body import CloseUnreadBodyMiddleware
 from docket_core.lifecycle import Lifecycle
 from docket_core.metrics import metrics_endpoint
+from docket_core.startup_heap import freeze_startup_heap
 from docket_core.telemetry import scrub_server_span
 
 
@@ -47,6 +48,8 @@ class ServicePlugin(InitPluginProtocol):
         app_config.logging_config = None  # configure_logging owns the handlers: JSON lines on stdout
         app_config.exception_handlers = {**EXCEPTION_HANDLERS, **app_config.exception_handlers}
         app_config.on_startup.append(lambda: self.lifecycle.chain_signal_handlers())
+        # last: start-up hooks run after the lifespan managers, so the pools and clients are built
+        app_config.on_startup.append(freeze_startup_heap)
         if self.tracer_provider is not None:
             from docket_core.http.tracing import SampledTracingConfig, SampledTracingMiddleware
 
