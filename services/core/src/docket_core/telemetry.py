@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import random
 import re
 from collections.abc import Mapping
@@ -20,6 +21,14 @@ from docket_core.logging import request_id_var, request_trace_var
 
 logger = logging.getLogger("docket.telemetry")
 _instrumented = False
+
+# The exporter encodes a batch in Python while it holds the GIL, about 0.15 ms a span, so the SDK's
+# default batch (up to 512 spans, every 5 s) held the event loop off for 25-30 ms of CPU at a time
+# (bench/README.md, issue #16's open-loop tail). Batches of at most 64 spans, sent every second,
+# bound each export to about 10 ms at the cost of a few more small POSTs. OTEL_BSP_MAX_EXPORT_BATCH_SIZE
+# and OTEL_BSP_SCHEDULE_DELAY (the SDK's own variables) still override these.
+EXPORT_BATCH_SPANS = 64
+EXPORT_INTERVAL_MS = 1000
 
 
 # URL attributes (old and new semantic conventions) that carry the query string, where clients put
@@ -141,8 +150,17 @@ def build_tracer_provider(
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter: SpanExporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(batch_processor(exporter))
     return provider
+
+
+def batch_processor(exporter: SpanExporter) -> BatchSpanProcessor:
+    """The SDK's batch processor with Docket's batch size and interval, unless OTEL_BSP_* set them."""
+    return BatchSpanProcessor(
+        exporter,
+        schedule_delay_millis=None if "OTEL_BSP_SCHEDULE_DELAY" in os.environ else EXPORT_INTERVAL_MS,
+        max_export_batch_size=None if "OTEL_BSP_MAX_EXPORT_BATCH_SIZE" in os.environ else EXPORT_BATCH_SPANS,
+    )
 
 
 def instrument_libraries(provider: TracerProvider) -> None:
