@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -117,22 +116,12 @@ def _large_workspace(ctx: Context, section: Section, queries: list[str]) -> None
     section.add(f"{label} server CPU per request", figures["server_cpu_ms_per_request"], "ms")
 
 
-class _Explained:
-    """A connection whose search statement runs under EXPLAIN (ANALYZE, BUFFERS): Docket's own search()
-    then returns the plan of the exact statement it sends (its read of search_settings runs as is)."""
-
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        self.conn = conn
-
-    async def execute(self, query: str, params: Any = None) -> Any:
-        if "hits AS" in query:
-            query = "EXPLAIN (ANALYZE, BUFFERS) " + query
-        return await self.conn.execute(query, params)  # type: ignore[arg-type]
-
-
 async def _explain(url: str, workspace_id: uuid.UUID, query: str) -> str:
-    from docket_core.tables.documents import search
+    """EXPLAIN (ANALYZE, BUFFERS) of the exact statement the route sends (search_json's)."""
+    from docket_core.tables.documents import search_statement
 
     async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
-        rows = await search(_Explained(conn), [workspace_id], query, 10, 0)  # type: ignore[arg-type]
+        sql, params = await search_statement(conn, [workspace_id], query, 10, 0, as_json=True)
+        cur = await conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)  # type: ignore[arg-type]
+        rows = await cur.fetchall()
     return "\n".join(str(row["QUERY PLAN"]) for row in rows)

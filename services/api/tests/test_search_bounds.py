@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-import psycopg
 import pytest
+from searchkit import add_ready, ids_of, search_page
 from teamkit import Person, create_workspace, join, person
 
 from docket_core.tables.documents import RANKED_MATCHES_PER_WORKSPACE, RECENT_DOCUMENTS_WALKED
@@ -23,71 +23,38 @@ def mallory(api: httpx.Client) -> Person:
     return person(api, "mallory@example.com")
 
 
-def _add_ready(
-    url: str, who: Person, workspace: str, texts: list[str], newest: dt.datetime, step: dt.timedelta
-) -> list[str]:
-    """Ready, indexed documents straight into SQL (as the worker leaves them), the first one newest."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            """
-            WITH t AS (SELECT text, n FROM unnest(%(texts)s::text[]) WITH ORDINALITY AS t(text, n)),
-            b AS (INSERT INTO document_blobs (size_bytes) SELECT 1 FROM t RETURNING id),
-            pairs AS (SELECT t.text, t.n, b.id AS blob_id FROM
-                      (SELECT *, row_number() OVER () AS k FROM t) t
-                      JOIN (SELECT id, row_number() OVER () AS k FROM b) b USING (k))
-            INSERT INTO documents (workspace_id, owner_id, blob_id, filename, title, content_type, size_bytes,
-                                   sha256, status, extracted_text, search, created_at, updated_at)
-            SELECT %(workspace)s::uuid, %(owner)s::uuid, blob_id, 'd' || n || '.txt', 'document ' || n,
-                   'text/plain', 1,
-                   sha256(convert_to(%(workspace)s::text || n, 'UTF8')), 'ready', text,
-                   to_tsvector('english', text), %(newest)s - n * %(step)s, %(newest)s - n * %(step)s
-            FROM pairs ORDER BY n RETURNING id, created_at
-            """,
-            {"texts": texts, "workspace": workspace, "owner": who.id, "newest": newest, "step": step},
-        ).fetchall()
-    return [str(row[0]) for row in sorted(rows, key=lambda row: row[1], reverse=True)]
-
-
-def _search(api: httpx.Client, who: Person, **params: object) -> dict[str, object]:
-    response = api.get("/api/v1/search", params=params, headers=who.headers)  # type: ignore[arg-type]
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-def _ids(page: dict[str, object]) -> list[str]:
-    return [hit["id"] for hit in page["items"]]  # type: ignore[attr-defined, index]
-
-
 def test_a_big_shared_workspace_with_thousands_of_newer_matches_never_hides_your_best_match(
     api: httpx.Client, ada: Person, bob: Person, clean_db: str
 ) -> None:
     team = create_workspace(api, ada)
     join(api, ada, bob, team, "viewer")
-    _add_ready(clean_db, ada, team, ["a pangolin walked by the quarry"] * BULK, NOW, dt.timedelta(minutes=1))
-    (best,) = _add_ready(
+    add_ready(clean_db, ada, team, ["a pangolin walked by the quarry"] * BULK, NOW, dt.timedelta(minutes=1))
+    (best,) = add_ready(
         clean_db, bob, bob.personal, ["pangolin pangolin pangolin: the pangolin census"],
         NOW - dt.timedelta(days=400), dt.timedelta(minutes=1),
     )  # fmt: skip
-    page = _search(api, bob, q="pangolin", limit=5)
-    assert _ids(page)[0] == best
+    page = search_page(api, bob, q="pangolin", limit=5)
+    assert ids_of(page)[0] == best
     assert "<mark>pangolin</mark>" in page["items"][0]["snippet_html"]  # type: ignore[index]
     assert page["next_cursor"] is not None
-    assert best not in _ids(_search(api, ada, q="pangolin", limit=50)), "ada is no member of bob's workspace"
+    assert best not in ids_of(search_page(api, ada, q="pangolin", limit=50)), (
+        "ada is no member of bob's workspace"
+    )
 
 
 def test_a_strangers_workspace_full_of_matches_changes_nothing_in_your_results(
     api: httpx.Client, bob: Person, mallory: Person, clean_db: str
 ) -> None:
-    mine = _add_ready(
+    mine = add_ready(
         clean_db, bob, bob.personal, ["quarry notes on the pangolin", "pangolin pangolin survey"],
         NOW, dt.timedelta(hours=1),
     )  # fmt: skip
-    before = _search(api, bob, q="pangolin")
-    _add_ready(clean_db, mallory, mallory.personal, ["pangolin " * 50] * BULK, NOW, dt.timedelta(seconds=1))
-    after = _search(api, bob, q="pangolin")
+    before = search_page(api, bob, q="pangolin")
+    add_ready(clean_db, mallory, mallory.personal, ["pangolin " * 50] * BULK, NOW, dt.timedelta(seconds=1))
+    after = search_page(api, bob, q="pangolin")
     assert after == before
-    assert sorted(_ids(after)) == sorted(mine)
-    assert _ids(after)[0] == mine[1], "more occurrences rank first"
+    assert sorted(ids_of(after)) == sorted(mine)
+    assert ids_of(after)[0] == mine[1], "more occurrences rank first"
 
 
 def test_relevance_in_a_big_workspace_ranks_its_newest_matches_and_pages_stop_at_the_bound(
@@ -96,10 +63,10 @@ def test_relevance_in_a_big_workspace_ranks_its_newest_matches_and_pages_stop_at
     texts = ["the harbor contract was signed"] * BULK
     texts[RANKED_MATCHES_PER_WORKSPACE + 10] = "harbor contract: the harbor contract of the harbor"
     texts[5] = "harbor contract renewed for the harbor, and the harbor contract extended"
-    ids = _add_ready(clean_db, ada, ada.personal, texts, NOW, dt.timedelta(minutes=1))
-    page = _search(api, ada, q="harbor contract", limit=50)
-    assert _ids(page)[0] == ids[5], "the best of the newest matches comes first"
-    assert ids[RANKED_MATCHES_PER_WORKSPACE + 10] not in _ids(page)
+    ids = add_ready(clean_db, ada, ada.personal, texts, NOW, dt.timedelta(minutes=1))
+    page = search_page(api, ada, q="harbor contract", limit=50)
+    assert ids_of(page)[0] == ids[5], "the best of the newest matches comes first"
+    assert ids[RANKED_MATCHES_PER_WORKSPACE + 10] not in ids_of(page)
     ranks = [hit["rank"] for hit in page["items"]]  # type: ignore[attr-defined]
     assert ranks == sorted(ranks, reverse=True)
     seen: list[str] = []
@@ -108,8 +75,8 @@ def test_relevance_in_a_big_workspace_ranks_its_newest_matches_and_pages_stop_at
         params: dict[str, object] = {"q": "harbor contract", "limit": 50}
         if cursor:
             params["cursor"] = cursor
-        page = _search(api, ada, **params)
-        seen += _ids(page)
+        page = search_page(api, ada, **params)
+        seen += ids_of(page)
         cursor = page["next_cursor"]  # type: ignore[assignment]
         if cursor is None:
             break
@@ -122,12 +89,12 @@ def test_rare_words_prefixes_and_phrases_are_found_in_the_oldest_document_of_a_b
 ) -> None:
     texts = ["an ordinary update about the rolling budget"] * BULK
     texts[-1] = "the kubernetes rolling update of the narwhal cluster"
-    ids = _add_ready(clean_db, ada, ada.personal, texts, NOW, dt.timedelta(minutes=1))
+    ids = add_ready(clean_db, ada, ada.personal, texts, NOW, dt.timedelta(minutes=1))
     oldest = ids[-1]
-    assert _ids(_search(api, ada, q="narwhal")) == [oldest]
-    assert _ids(_search(api, ada, q="kube*")) == [oldest]
-    assert _ids(_search(api, ada, q='"rolling update"')) == [oldest]
-    assert _ids(_search(api, ada, q="narwhal", sort="date")) == [oldest]
+    assert ids_of(search_page(api, ada, q="narwhal")) == [oldest]
+    assert ids_of(search_page(api, ada, q="kube*")) == [oldest]
+    assert ids_of(search_page(api, ada, q='"rolling update"')) == [oldest]
+    assert ids_of(search_page(api, ada, q="narwhal", sort="date")) == [oldest]
 
 
 def test_date_order_is_exact_across_pages_and_workspaces(
@@ -136,9 +103,9 @@ def test_date_order_is_exact_across_pages_and_workspaces(
     team = create_workspace(api, ada)
     join(api, ada, bob, team, "viewer")
     # interleaved in time: the team's at even minutes, bob's own at odd ones
-    theirs = _add_ready(clean_db, ada, team, ["okapi sighting"] * 40, NOW, dt.timedelta(minutes=2))
+    theirs = add_ready(clean_db, ada, team, ["okapi sighting"] * 40, NOW, dt.timedelta(minutes=2))
     odd = NOW - dt.timedelta(minutes=1)
-    mine = _add_ready(clean_db, bob, bob.personal, ["okapi report"] * 40, odd, dt.timedelta(minutes=2))
+    mine = add_ready(clean_db, bob, bob.personal, ["okapi report"] * 40, odd, dt.timedelta(minutes=2))
     expected = [doc for pair in zip(theirs, mine, strict=True) for doc in pair]
     seen: list[str] = []
     cursor: str | None = None
@@ -146,8 +113,8 @@ def test_date_order_is_exact_across_pages_and_workspaces(
         params: dict[str, object] = {"q": "okapi", "sort": "date", "limit": 7}
         if cursor:
             params["cursor"] = cursor
-        page = _search(api, bob, **params)
-        seen += _ids(page)
+        page = search_page(api, bob, **params)
+        seen += ids_of(page)
         cursor = page["next_cursor"]  # type: ignore[assignment]
         if cursor is None:
             break

@@ -27,8 +27,27 @@ HEADLINE_OPTIONS = (
     f"StartSel={HIT_START}, StopSel={HIT_END}, MaxFragments=2, MaxWords=30, MinWords=10, "
     'FragmentDelimiter=" … "'
 )
-# ts_headline re-parses the text (about 5 ms per 50 KB): cap it, and run it only for the rows shown.
+# ts_headline re-parses the text it is given (about 0.2 ms per KB here), so a snippet is built from a
+# short window, only for the rows shown: the text's first SNIPPET_WINDOW_CHARS. When no match is there,
+# a case-insensitive scan (far cheaper than parsing) finds the first of the query's lexemes within the
+# first HEADLINE_TEXT_CHARS, and the snippet comes from a window around it. Lexemes whose stem is not
+# spelled in the text ("compani" of "companies") or that hold punctuation are not looked for; such a
+# deep match gets the text's start, unhighlighted, as every match past the window did before.
+SNIPPET_WINDOW_CHARS = 1_000
+SNIPPET_OVERLAP_CHARS = 200  # a window around a deep match starts this far before it
 HEADLINE_TEXT_CHARS = 20_000
+_HEADLINE = "ts_headline(%(config)s::regconfig, {text}, h.query, %(options)s)"
+_SNIPPET = f"""(SELECT CASE
+        WHEN strpos(s.head, %(hit_start)s) > 0 THEN s.head
+        ELSE coalesce((
+            SELECT {
+    _HEADLINE.format(text="substr(d.extracted_text, greatest(1, found.at - %(overlap)s), %(window)s)")
+}
+            FROM (SELECT regexp_instr(substr(d.extracted_text, 1, %(deep)s), q.pattern,
+                                      %(window)s - %(overlap)s, 1, 0, 'i') AS at FROM q) found
+            WHERE found.at > 0
+        ), s.head)
+    END FROM (SELECT {_HEADLINE.format(text="substr(d.extracted_text, 1, %(window)s)")} AS head) s)"""
 
 
 WorkspaceIds = Sequence[uuid.UUID]
@@ -423,9 +442,39 @@ RANKED_MATCHES_PER_WORKSPACE = 200
 RECENT_DOCUMENTS_WALKED = 2_000
 
 
-async def search(
+def _workspaces_sql(workspaces: WorkspaceIds | WorkspaceQuery) -> tuple[str, dict[str, Any]]:
+    """The FROM item listing the workspaces searched: the ids, or the caller's memberships' subquery
+    (its one ``%s`` becomes a named parameter), so the statement needs no earlier round trip."""
+    if isinstance(workspaces, tuple) and len(workspaces) == 2 and isinstance(workspaces[0], str):
+        subquery, member = workspaces
+        assert subquery.count("%s") == 1, subquery
+        return f"({subquery.replace('%s', '%(member)s')})", {"member": member}
+    return "unnest(%(workspaces)s::uuid[])", {"workspaces": list(workspaces)}
+
+
+def _html_escaped(column: str) -> str:
+    """SQL escaping a snippet as html.escape does (&, <, >, " and ' ), then marking its hits."""
+    escaped = column
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("''", "&#x27;")):
+        escaped = f"replace({escaped}, '{char}', '{entity}')"
+    return f"replace(replace({escaped}, %(hit_start)s, '<mark>'), %(hit_end)s, '</mark>')"
+
+
+# The page as the API's JSON items (SearchHit's fields, in order), and whether a next page exists.
+_SEARCH_JSON = """
+WITH page AS ({statement})
+SELECT coalesce(json_agg(json_build_object(
+    'id', id, 'workspace_id', workspace_id, 'title', title, 'filename', filename,
+    'content_type', content_type, 'created_at', {created}, 'rank', rank,
+    'snippet_html', {snippet}
+) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json)::text AS items, count(*) > %(limit)s AS more
+FROM page
+"""
+
+
+async def search_statement(
     conn: AsyncConnection[Any],
-    workspace_ids: WorkspaceIds,
+    workspaces: WorkspaceIds | WorkspaceQuery,
     query: str,
     limit: int,
     offset: int,
@@ -435,13 +484,10 @@ async def search(
     created_from: dt.datetime | None = None,
     created_before: dt.datetime | None = None,
     sort: str = "relevance",
-) -> list[Row]:
-    """``limit`` + 1 hits among the workspaces' ready documents (the extra one tells whether there is
-    a next page), ranked or newest first, each shown hit with a snippet whose matches are wrapped in
-    HIT_START/HIT_END. ``query`` is websearch syntax plus prefix terms (``kube*``); every one of
-    ``tags`` must be on a hit, and the filters keep the given content types and a creation-time range
-    ``[created_from, created_before)``. Relevance ranks the newest RANKED_MATCHES_PER_WORKSPACE matches
-    of each workspace; the date order is exact."""
+    as_json: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """The statement :func:`search` (or, ``as_json``, :func:`search_json`) sends, and its parameters;
+    reads the text-search configuration first (one short statement)."""
     parsed = search_query.parse(query)
     order = SORTS[sort]
     # date order: each workspace's newest offset + limit + 1 matches hold the page, whichever it is
@@ -460,8 +506,11 @@ async def search(
     )
     configs = await cur.fetchone()
     assert configs is not None, "migration 0013 inserts the row"
-    # during a re-index the query of the previous configuration matches too
-    previous = f" || {_tsquery('%(previous)s::regconfig')}" if configs["previous"] else ""
+    # during a re-index the query of the previous configuration matches too (a re-index into the same
+    # configuration, which only moves the vectors' storage, needs no second query)
+    changing = configs["previous"] not in (None, configs["config"])
+    previous = f" || {_tsquery('%(previous)s::regconfig')}" if changing else ""
+    searched, workspace_params = _workspaces_sql(workspaces)
     in_workspace = """d.workspace_id = w.id AND d.status = 'ready'
                   AND (cardinality(%(types)s::text[]) = 0 OR d.content_type = ANY(%(types)s::text[]))
                   AND (%(from)s::timestamptz IS NULL OR d.created_at >= %(from)s::timestamptz)
@@ -471,13 +520,17 @@ async def search(
     # Per workspace (LATERAL), its newest matches: first among its newest RECENT documents, walked in
     # the index's order (stops as soon as enough match); only when fewer match there and the workspace
     # holds more documents, over the whole workspace, where the planner takes the GIN index.
-    cur = await conn.execute(
-        f"""
-        WITH q AS (SELECT {_tsquery("%(config)s::regconfig")}{previous} AS query),
+    statement = f"""
+        WITH q AS NOT MATERIALIZED (  -- inlined: the planner must see the query's terms as constants
+            SELECT {_tsquery("%(config)s::regconfig")}{previous} AS query,
+                   (SELECT string_agg(lexeme, '|')  -- the query's lexemes, for a deep match's snippet
+                    FROM unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(words)s))) lexeme
+                    WHERE lexeme ~ '^[[:alnum:]]+$') AS pattern
+        ),
         candidates AS (
             SELECT c.id, c.workspace_id, c.title, c.filename, c.content_type, c.created_at, q.query,
                    {rank} AS rank
-            FROM unnest(%(workspaces)s::uuid[]) AS w(id) CROSS JOIN q CROSS JOIN LATERAL (
+            FROM {searched} AS w(id) CROSS JOIN q CROSS JOIN LATERAL (
                 WITH recent AS (
                     SELECT d.* FROM (
                         SELECT {columns} FROM documents d WHERE {in_workspace} {newest} LIMIT %(recent)s
@@ -500,28 +553,89 @@ async def search(
         ), numbered AS (
             SELECT *, row_number() OVER (ORDER BY {order}) AS n FROM hits
         )
-        SELECT h.id, h.workspace_id, h.title, h.filename, h.content_type, h.created_at, h.rank,
-               CASE WHEN h.n <= %(limit)s THEN
-                 ts_headline(%(config)s::regconfig, left(d.extracted_text, %(chars)s), h.query, %(options)s)
-               END AS snippet
+        SELECT h.id, h.workspace_id, h.title, h.filename, h.content_type, h.created_at, h.rank, h.n,
+               CASE WHEN h.n <= %(limit)s THEN {_SNIPPET} END AS snippet
         FROM numbered h JOIN documents d ON d.id = h.id ORDER BY h.n
-        """,
-        {
-            "config": configs["config"],
-            "previous": configs["previous"],
-            "text": parsed.text,
-            "prefixes": parsed.prefixes,
-            "workspaces": list(workspace_ids),
-            **{f"tag{n}": tag for n, tag in enumerate(tags)},
-            "types": list(content_types),
-            "from": created_from,
-            "before": created_before,
-            "recent": RECENT_DOCUMENTS_WALKED,
-            "per_workspace": per_workspace,
-            "limit": limit,
-            "offset": offset,
-            "chars": HEADLINE_TEXT_CHARS,
-            "options": HEADLINE_OPTIONS,
-        },
-    )
+        """
+    if as_json:
+        statement = _SEARCH_JSON.format(
+            statement=statement,
+            created=_rfc3339("created_at"),
+            snippet=_html_escaped("coalesce(snippet, '')"),
+        )
+    return statement, {
+        "config": configs["config"],
+        "previous": configs["previous"],
+        "text": parsed.text,
+        "prefixes": parsed.prefixes,
+        "words": " ".join([parsed.text, parsed.prefixes.replace("':*", "").replace("'", "")]),
+        **workspace_params,
+        **{f"tag{n}": tag for n, tag in enumerate(tags)},
+        "types": list(content_types),
+        "from": created_from,
+        "before": created_before,
+        "recent": RECENT_DOCUMENTS_WALKED,
+        "per_workspace": per_workspace,
+        "limit": limit,
+        "offset": offset,
+        "window": SNIPPET_WINDOW_CHARS,
+        "deep": HEADLINE_TEXT_CHARS,
+        "overlap": SNIPPET_OVERLAP_CHARS,
+        "options": HEADLINE_OPTIONS,
+        "hit_start": HIT_START,
+        "hit_end": HIT_END,
+    }
+
+
+async def search(
+    conn: AsyncConnection[Any],
+    workspace_ids: WorkspaceIds | WorkspaceQuery,
+    query: str,
+    limit: int,
+    offset: int,
+    tags: Sequence[str] = (),
+    *,
+    content_types: Sequence[str] = (),
+    created_from: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+    sort: str = "relevance",
+) -> list[Row]:
+    """``limit`` + 1 hits among the workspaces' ready documents (the extra one tells whether there is
+    a next page), ranked or newest first, each shown hit with a snippet whose matches are wrapped in
+    HIT_START/HIT_END. ``query`` is websearch syntax plus prefix terms (``kube*``); every one of
+    ``tags`` must be on a hit, and the filters keep the given content types and a creation-time range
+    ``[created_from, created_before)``. Relevance ranks the newest RANKED_MATCHES_PER_WORKSPACE matches
+    of each workspace; the date order is exact."""
+    sql, params = await search_statement(
+        conn, workspace_ids, query, limit, offset, tags,
+        content_types=content_types, created_from=created_from, created_before=created_before, sort=sort,
+    )  # fmt: skip
+    cur = await conn.execute(sql, params)
     return await cur.fetchall()  # type: ignore[return-value]
+
+
+async def search_json(
+    conn: AsyncConnection[Any],
+    workspaces: WorkspaceIds | WorkspaceQuery,
+    query: str,
+    limit: int,
+    offset: int,
+    tags: Sequence[str] = (),
+    *,
+    content_types: Sequence[str] = (),
+    created_from: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+    sort: str = "relevance",
+) -> tuple[bytes, bool]:
+    """The hits :func:`search` reads, as the JSON array of the API's SearchHit objects (the snippet
+    HTML-escaped, its matches in ``<mark>``), built by PostgreSQL, and whether a next page exists.
+    ``workspaces`` may be a (subquery, parameter) pair instead of ids."""
+    sql, params = await search_statement(
+        conn, workspaces, query, limit, offset, tags, content_types=content_types,
+        created_from=created_from, created_before=created_before, sort=sort, as_json=True,
+    )  # fmt: skip
+    cur = await conn.execute(sql, params)
+    row = await cur.fetchone()
+    assert row is not None
+    items, more = (row["items"], row["more"]) if isinstance(row, dict) else row
+    return items.encode(), bool(more)

@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 from psycopg import AsyncConnection
@@ -18,11 +18,12 @@ from docket_api.domain.audit.caller import Caller, provide_caller
 from docket_api.domain.documents.controllers import LIST_RESPONSES, TAG_QUERY, WORKSPACE_QUERY
 from docket_api.domain.documents.cursor import SEARCH_CURSOR, decode_offset, encode_offset
 from docket_api.domain.documents.schemas import tag_filter
-from docket_api.domain.workspaces.authz import Action, authorize, visible_workspaces
+from docket_api.domain.workspaces.authz import Action, authorize, member_workspaces, visible_workspaces
 from docket_core.contracts.formats import ACCEPTED_TYPES
+from docket_core.db import autocommit_if_idle
 from docket_core.http.problems import Problem
 from docket_core.read_routing import ReadRouter
-from docket_core.tables.documents import HIT_END, HIT_START, search
+from docket_core.tables.documents import HIT_END, HIT_START, WorkspaceIds, WorkspaceQuery, search_json
 
 MAX_QUERY_CHARS = 200
 ContentType = Literal[ACCEPTED_TYPES]  # type: ignore[valid-type]
@@ -99,7 +100,7 @@ class SearchController(Controller):
                 "date: every match, newest first"
             ),
         ] = "relevance",
-    ) -> SearchPage:
+    ) -> Response[SearchPage]:
         query = q.strip()
         if not query:
             raise Problem(422, "The search query is empty.", slug="validation-error",
@@ -115,36 +116,42 @@ class SearchController(Controller):
                 return [workspace_id]
             return await visible_workspaces(conn, caller.principal)
 
-        async def hits(conn: AsyncConnection[Any], workspaces: list[uuid.UUID]) -> list[dict[str, Any]]:
-            return await search(
-                conn,
-                workspaces,
-                query,
-                limit,
-                offset,
-                tag_filter(tag),
-                content_types=content_type or (),
-                created_from=_day_start(created_from),
-                created_before=_day_start(created_to + dt.timedelta(days=1)) if created_to else None,
-                sort=sort,
-            )
+        async def hits(
+            conn: AsyncConnection[Any], workspaces: WorkspaceIds | WorkspaceQuery
+        ) -> tuple[bytes, bool]:
+            async with autocommit_if_idle(conn):  # no BEGIN and COMMIT around the two reads
+                return await search_json(
+                    conn,
+                    workspaces,
+                    query,
+                    limit,
+                    offset,
+                    tag_filter(tag),
+                    content_types=content_type or (),
+                    created_from=_day_start(created_from),
+                    created_before=_day_start(created_to + dt.timedelta(days=1)) if created_to else None,
+                    sort=sort,
+                )
 
         reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
-        rows = await reads.run_after(caller.user_id, readable, hits)  # one checkout without a replica
-        items = [
-            SearchHit(
-                id=str(row["id"]),
-                workspace_id=str(row["workspace_id"]),
-                title=row["title"],
-                filename=row["filename"],
-                content_type=row["content_type"],
-                created_at=row["created_at"],
-                rank=float(row["rank"]),
-                snippet_html=snippet_html(row["snippet"] or ""),
-            )
-            for row in rows[:limit]
-        ]
-        more = len(rows) > limit
-        return SearchPage(
-            query=query, items=items, next_cursor=encode_offset(offset + limit) if more else None
+        members = member_workspaces(caller.principal) if workspace_id is None and reads.primary_only else None
+        if (
+            members is not None
+        ):  # memberships and documents on one server: the subquery goes into the statement
+            items, more = await reads.run(caller.user_id, lambda conn: hits(conn, members))
+        else:
+            items, more = await reads.run_after(
+                caller.user_id, readable, hits
+            )  # one checkout without a replica
+        # PostgreSQL built the items (the JSON a list of SearchHit encodes to); they pass through as is
+        cursor_json = msgspec.json.encode(encode_offset(offset + limit) if more else None)
+        body = (
+            b'{"query":'
+            + msgspec.json.encode(query)
+            + b',"items":'
+            + items
+            + b',"next_cursor":'
+            + cursor_json
+            + b"}"
         )
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
