@@ -33,7 +33,7 @@ HEADLINE_OPTIONS = (
 # first HEADLINE_TEXT_CHARS, and the snippet comes from a window around it. Lexemes whose stem is not
 # spelled in the text ("compani" of "companies") or that hold punctuation are not looked for; such a
 # deep match gets the text's start, unhighlighted, as every match past the window did before.
-SNIPPET_WINDOW_CHARS = 1_000
+SNIPPET_WINDOW_CHARS = 500
 SNIPPET_OVERLAP_CHARS = 200  # a window around a deep match starts this far before it
 HEADLINE_TEXT_CHARS = 20_000
 _HEADLINE = "ts_headline(%(config)s::regconfig, {text}, h.query, %(options)s)"
