@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -49,6 +50,8 @@ def run(ctx: Context) -> Section:
             {"search": measured(ctx, lambda: http_load(ctx, api, targets, conns, opts.duration), groups)},
             opts.rounds,
         )["search"]
+        if opts.profile:
+            _profile(ctx, api, targets, conns, opts.duration)
     finally:
         stack.stop(api)
     figures = summarise(runs)
@@ -66,6 +69,25 @@ def run(ctx: Context) -> Section:
 
 
 SEED_CHUNK = 10_000
+
+
+def _profile(ctx: Context, api: Any, targets: list[Target], conns: int, seconds: float) -> None:
+    """A py-spy flame graph of the API serving the search load (bench/profiles/search-<day>.svg)."""
+    import datetime as dt
+    import subprocess
+
+    from bench.stack import ROOT
+    from bench.tools import py_spy
+
+    out = ROOT / "bench" / "profiles" / f"search-{dt.date.today().isoformat()}.svg"
+    out.parent.mkdir(exist_ok=True)
+    recorder = subprocess.Popen(
+        [str(py_spy()), "record", "--pid", str(api.pid), "--subprocesses", "--rate", "200",
+         "--duration", str(int(seconds)), "--format", "flamegraph", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    http_load(ctx, api, targets, conns, seconds)
+    recorder.wait(timeout=seconds + 60)
 
 
 def _large_workspace(ctx: Context, section: Section, queries: list[str]) -> None:

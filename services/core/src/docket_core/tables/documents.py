@@ -4,6 +4,7 @@ changes, and full-text search. Every status change a document can go through is 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -472,58 +473,46 @@ FROM page
 """
 
 
-async def search_statement(
-    conn: AsyncConnection[Any],
-    workspaces: WorkspaceIds | WorkspaceQuery,
-    query: str,
-    limit: int,
-    offset: int,
-    tags: Sequence[str] = (),
-    *,
-    content_types: Sequence[str] = (),
-    created_from: dt.datetime | None = None,
-    created_before: dt.datetime | None = None,
-    sort: str = "relevance",
-    as_json: bool = False,
-) -> tuple[str, dict[str, Any]]:
-    """The statement :func:`search` (or, ``as_json``, :func:`search_json`) sends, and its parameters;
-    reads the text-search configuration first (one short statement)."""
-    parsed = search_query.parse(query)
+@functools.lru_cache(maxsize=256)
+def _search_sql(
+    sort: str,
+    tag_count: int,
+    types: bool,
+    created_from: bool,
+    created_before: bool,
+    changing: bool,
+    as_json: bool,
+    searched: str,
+) -> str:
+    """The search statement of one shape (which filters, which sort, ...), built once per process and
+    on one line: psycopg caches the conversion of a statement only up to 4,096 characters. The CTE q
+    is inlined (NOT MATERIALIZED) so the planner sees the query's terms as constants; its pattern is the
+    query's lexemes, for a deep match's snippet."""
     order = SORTS[sort]
-    # date order: each workspace's newest offset + limit + 1 matches hold the page, whichever it is
-    per_workspace = RANKED_MATCHES_PER_WORKSPACE if sort == "relevance" else offset + limit + 1
     tag_sql = "".join(
         " AND EXISTS (SELECT 1 FROM document_tags dt JOIN tags t ON t.id = dt.tag_id "
         f"WHERE dt.document_id = d.id AND lower(t.name) = lower(%(tag{n})s))"
-        for n in range(len(tags))
+        for n in range(tag_count)
     )
     # ranked after the bound (the scan's own projection would rank every match before the LIMIT)
     rank = "ts_rank_cd(c.search, q.query)" if sort == "relevance" else "0::real"
-    # the configuration as constants, not a subquery: the planner then sees the query's terms and can
-    # choose the workspace's index over the text's (a subquery made it guess, and pick the GIN index)
-    cur = await conn.execute(
-        "SELECT text_config::text AS config, previous_config::text AS previous FROM search_settings"
-    )
-    configs = await cur.fetchone()
-    assert configs is not None, "migration 0013 inserts the row"
-    # during a re-index the query of the previous configuration matches too (a re-index into the same
-    # configuration, which only moves the vectors' storage, needs no second query)
-    changing = configs["previous"] not in (None, configs["config"])
     previous = f" || {_tsquery('%(previous)s::regconfig')}" if changing else ""
-    searched, workspace_params = _workspaces_sql(workspaces)
-    in_workspace = """d.workspace_id = w.id AND d.status = 'ready'
-                  AND (cardinality(%(types)s::text[]) = 0 OR d.content_type = ANY(%(types)s::text[]))
-                  AND (%(from)s::timestamptz IS NULL OR d.created_at >= %(from)s::timestamptz)
-                  AND (%(before)s::timestamptz IS NULL OR d.created_at < %(before)s::timestamptz)"""
+    in_workspace = "d.workspace_id = w.id AND d.status = 'ready'"  # and only the filters given
+    if types:
+        in_workspace += " AND d.content_type = ANY(%(types)s::text[])"
+    if created_from:
+        in_workspace += " AND d.created_at >= %(from)s::timestamptz"
+    if created_before:
+        in_workspace += " AND d.created_at < %(before)s::timestamptz"
     columns = "d.id, d.workspace_id, d.title, d.filename, d.content_type, d.created_at, d.search"
     newest = "ORDER BY d.created_at DESC, d.id DESC"
     # Per workspace (LATERAL), its newest matches: first among its newest RECENT documents, walked in
     # the index's order (stops as soon as enough match); only when fewer match there and the workspace
     # holds more documents, over the whole workspace, where the planner takes the GIN index.
     statement = f"""
-        WITH q AS NOT MATERIALIZED (  -- inlined: the planner must see the query's terms as constants
+        WITH q AS NOT MATERIALIZED (
             SELECT {_tsquery("%(config)s::regconfig")}{previous} AS query,
-                   (SELECT string_agg(lexeme, '|')  -- the query's lexemes, for a deep match's snippet
+                   (SELECT string_agg(lexeme, '|')
                     FROM unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(words)s))) lexeme
                     WHERE lexeme ~ '^[[:alnum:]]+$') AS pattern
         ),
@@ -563,6 +552,43 @@ async def search_statement(
             created=_rfc3339("created_at"),
             snippet=_html_escaped("coalesce(snippet, '')"),
         )
+    return " ".join(statement.split())
+
+
+async def search_statement(
+    conn: AsyncConnection[Any],
+    workspaces: WorkspaceIds | WorkspaceQuery,
+    query: str,
+    limit: int,
+    offset: int,
+    tags: Sequence[str] = (),
+    *,
+    content_types: Sequence[str] = (),
+    created_from: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+    sort: str = "relevance",
+    as_json: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """The statement :func:`search` (or, ``as_json``, :func:`search_json`) sends, and its parameters;
+    reads the text-search configuration first (one short statement)."""
+    parsed = search_query.parse(query)
+    # date order: each workspace's newest offset + limit + 1 matches hold the page, whichever it is
+    per_workspace = RANKED_MATCHES_PER_WORKSPACE if sort == "relevance" else offset + limit + 1
+    # the configuration as constants, not a subquery: the planner then sees the query's terms and can
+    # choose the workspace's index over the text's (a subquery made it guess, and pick the GIN index)
+    cur = await conn.execute(
+        "SELECT text_config::text AS config, previous_config::text AS previous FROM search_settings"
+    )
+    configs = await cur.fetchone()
+    assert configs is not None, "migration 0013 inserts the row"
+    # during a re-index the query of the previous configuration matches too (a re-index into the same
+    # configuration, which only moves the vectors' storage, needs no second query)
+    changing = configs["previous"] not in (None, configs["config"])
+    searched, workspace_params = _workspaces_sql(workspaces)
+    statement = _search_sql(
+        sort, len(tags), bool(content_types), created_from is not None, created_before is not None,
+        changing, as_json, searched,
+    )  # fmt: skip
     return statement, {
         "config": configs["config"],
         "previous": configs["previous"],
