@@ -84,7 +84,7 @@ def test_a_short_document_found_by_its_title_alone_gets_its_text_without_marks(
 def test_snippets_escape_the_text_and_mark_only_the_hits(
     api: httpx.Client, ada: Person, clean_db: str
 ) -> None:
-    """Deep in the text (the second window) and near its start (the first), alike. (ts_headline drops
+    """Deep in the text and at its start, alike. (ts_headline drops
     what its parser reads as tags, such as <script>; what it keeps is escaped.)"""
     hostile = "then \"harbor\" it's x < y & a > b <script>alert('x')</script> done"
     add_ready(

@@ -29,26 +29,18 @@ HEADLINE_OPTIONS = (
     'FragmentDelimiter=" … "'
 )
 # ts_headline re-parses the text it is given (about 0.2 ms per KB here), so a snippet is built from a
-# short window, only for the rows shown: the text's first SNIPPET_WINDOW_CHARS. When no match is there,
-# a case-insensitive scan (far cheaper than parsing) finds the first of the query's lexemes within the
-# first HEADLINE_TEXT_CHARS, and the snippet comes from a window around it. Lexemes whose stem is not
-# spelled in the text ("compani" of "companies") or that hold punctuation are not looked for; such a
-# deep match gets the text's start, unhighlighted, as every match past the window did before.
+# short window, only for the rows shown: SNIPPET_WINDOW_CHARS around the first of the query's lexemes,
+# found by a case-insensitive scan of the first HEADLINE_TEXT_CHARS (far cheaper than parsing, and it
+# stops at the first hit); the text's start when none is there. Lexemes whose stem is not spelled in
+# the text ("compani" of "companies") or that hold punctuation are not looked for; such a match, or one
+# past HEADLINE_TEXT_CHARS, gets the text's start, unhighlighted, as a match past the window did before.
 SNIPPET_WINDOW_CHARS = 500
-SNIPPET_OVERLAP_CHARS = 200  # a window around a deep match starts this far before it
+SNIPPET_OVERLAP_CHARS = 150  # the window starts this far before the first match
 HEADLINE_TEXT_CHARS = 20_000
-_HEADLINE = "ts_headline(%(config)s::regconfig, {text}, h.query, %(options)s)"
-_SNIPPET = f"""(SELECT CASE
-        WHEN strpos(s.head, %(hit_start)s) > 0 THEN s.head
-        ELSE coalesce((
-            SELECT {
-    _HEADLINE.format(text="substr(d.extracted_text, greatest(1, found.at - %(overlap)s), %(window)s)")
-}
-            FROM (SELECT regexp_instr(substr(d.extracted_text, 1, %(deep)s), q.pattern,
-                                      %(window)s - %(overlap)s, 1, 0, 'i') AS at FROM q) found
-            WHERE found.at > 0
-        ), s.head)
-    END FROM (SELECT {_HEADLINE.format(text="substr(d.extracted_text, 1, %(window)s)")} AS head) s)"""
+_SNIPPET = """(SELECT ts_headline(%(config)s::regconfig,
+        substr(d.extracted_text, greatest(1, found.at - %(overlap)s), %(window)s), h.query, %(options)s)
+    FROM (SELECT coalesce(nullif(regexp_instr(substr(d.extracted_text, 1, %(deep)s), q.pattern, 1, 1, 0, 'i'),
+                                 0), 1) AS at FROM q) found)"""
 
 
 WorkspaceIds = Sequence[uuid.UUID]
