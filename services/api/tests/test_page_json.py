@@ -15,6 +15,7 @@ import msgspec
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from sqlseed import users_with_personal_workspaces
 
 from docket_api.domain.documents.cursor import encode_cursor
 from docket_api.domain.documents.schemas import DocumentPage, document_out
@@ -32,16 +33,7 @@ def _text(rng: random.Random, longest: int) -> str:
 def _seed(url: str, rng: random.Random) -> tuple[list[uuid.UUID], list[str]]:
     """Two workspaces of one user with 60 random documents and tags; another user's, never listed."""
     with psycopg.connect(url) as conn:
-        users = [uuid.uuid4(), uuid.uuid4()]
-        for user in users:
-            conn.execute(
-                "INSERT INTO users (id, email, password_hash) VALUES (%s, %s, 'x')",
-                (user, f"{user}@example.com"),
-            )
-        workspaces = [
-            conn.execute("SELECT docket_personal_workspace(%s)", (user,)).fetchone()[0]  # type: ignore[index]
-            for user in users
-        ]
+        users, workspaces = users_with_personal_workspaces(conn, 2)
         base = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
         tag_names = ["Alpha", "beta", "Gamma", "delta \u00e9", 'q"uote']
         for workspace in workspaces:

@@ -16,6 +16,7 @@ import msgspec
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from sqlseed import users_with_personal_workspaces
 
 from docket_api.domain.search.controllers import SearchHit, snippet_html
 from docket_api.domain.workspaces.authz import MEMBER_WORKSPACES_SQL
@@ -38,16 +39,7 @@ def _seed(url: str, rng: random.Random) -> tuple[list[uuid.UUID], str]:
     """Two workspaces of one user (the second shared with them) with 40 random ready documents each,
     some long with their only match far past the snippet window; another user's, never searched."""
     with psycopg.connect(url) as conn:
-        users = [uuid.uuid4(), uuid.uuid4()]
-        for user in users:
-            conn.execute(
-                "INSERT INTO users (id, email, password_hash) VALUES (%s, %s, 'x')",
-                (user, f"{user}@example.com"),
-            )
-        workspaces = [
-            conn.execute("SELECT docket_personal_workspace(%s)", (user,)).fetchone()[0]  # type: ignore[index]
-            for user in users
-        ]
+        users, workspaces = users_with_personal_workspaces(conn, 2)
         conn.execute(
             "INSERT INTO memberships (workspace_id, user_id, role) VALUES (%s, %s, 'viewer')",
             (workspaces[1], users[0]),
