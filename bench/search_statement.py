@@ -38,12 +38,18 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
-def _with_constants(**values: int) -> Callable[[], None]:
-    def apply() -> None:
+def _with_constants(**values: int) -> Callable[[], list[str]]:
+    def apply() -> list[str]:
         for name, value in values.items():
             setattr(documents, name, value)
+        return []
 
     return apply
+
+
+def _with_session(*statements: str) -> Callable[[], list[str]]:
+    """A variant that runs ``statements`` on its connection first (a session setting)."""
+    return lambda: list(statements)
 
 
 async def _batch(
@@ -72,7 +78,7 @@ async def _measure(
     url: str,
     cases: dict[str, list[uuid.UUID]],
     queries: list[str],
-    variants: dict[str, Callable[[], None]],
+    variants: dict[str, Callable[[], list[str]]],
     rounds: int,
     repeat: int,
     storage: bool,
@@ -83,11 +89,13 @@ async def _measure(
             if layout:
                 _rewrite(url, layout)
             for name, apply in variants.items():
-                apply()
+                session = apply()
                 label = f"{name} {layout}".strip()
                 async with await psycopg.AsyncConnection.connect(
                     url, row_factory=dict_row, autocommit=True
                 ) as conn:
+                    for statement in session:
+                        await conn.execute(statement)
                     for case, workspaces in cases.items():
                         await _batch(conn, workspaces[0], queries[:8], 1)  # warm
                         per, wall = 0.0, 0.0
@@ -109,7 +117,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=90_000, help="documents of the large workspace")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=2, help="passes over the 64 queries per batch")
-    parser.add_argument("--variants", default="window", help="window, ranked or json")
+    parser.add_argument("--variants", default="window", help="window, ranked, plans or none")
     parser.add_argument("--storage", action="store_true", help="alternate EXTENDED and MAIN storage")
     args = parser.parse_args()
     stack = Stack(Path(tempfile.mkdtemp(prefix="docket-bench-"))).start()
@@ -143,6 +151,10 @@ def main() -> None:
             },
             "ranked": {
                 f"ranked {n}": _with_constants(RANKED_MATCHES_PER_WORKSPACE=n) for n in (200, 100, 50)
+            },
+            "plans": {
+                "custom plans (auto)": _with_session("SET plan_cache_mode = auto"),
+                "generic plan": _with_session("SET plan_cache_mode = force_generic_plan"),
             },
             "none": {"as is": _with_constants()},
         }[args.variants]
