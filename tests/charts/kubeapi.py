@@ -9,7 +9,6 @@ lookup code over a socket; everything else answers 404, and every request is rec
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import helm_python as helm
+from servers import serving_in_background
 
 # the core (v1) resources the charts look up, as discovery lists them
 RESOURCES = {"Secret": "secrets", "PersistentVolumeClaim": "persistentvolumeclaims"}
@@ -81,21 +81,18 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve(cluster: Cluster, namespace: str) -> Iterator[helm.Config]:
     """A Helm configuration pointing at ``cluster``, served on 127.0.0.1 while the block runs."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(cluster))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    port = server.server_address[1]
-    kubeconfig = f"""apiVersion: v1
+    with serving_in_background(ThreadingHTTPServer(("127.0.0.1", 0), _handler(cluster))) as server:
+        port = server.server_address[1]
+        kubeconfig = _kubeconfig(port, namespace)
+        with helm.Config(kubeconfig_content=kubeconfig, namespace=namespace) as config:
+            yield config
+
+
+def _kubeconfig(port: int, namespace: str) -> str:
+    return f"""apiVersion: v1
 kind: Config
 clusters: [{{name: test, cluster: {{server: "http://127.0.0.1:{port}"}}}}]
 contexts: [{{name: test, context: {{cluster: test, user: test, namespace: {namespace}}}}}]
 current-context: test
 users: [{{name: test, user: {{token: test}}}}]
 """
-    try:
-        with helm.Config(kubeconfig_content=kubeconfig, namespace=namespace) as config:
-            yield config
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -6,18 +6,35 @@ import contextlib
 import os
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
 from embedded_services import free_port, wait_for_port
 
 from docket_core.http.plugin import management_port_of
+
+Server = TypeVar("Server", bound=socketserver.BaseServer)
+
+
+@contextlib.contextmanager
+def serving_in_background(server: Server) -> Iterator[Server]:
+    """``server`` (a stand-in collector, gateway or API) serving from a daemon thread while the block
+    runs; shut down and closed after it."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 class ServedUrl(str):

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from embedded_services import free_port
-from servers import cli, service_process, stop_and_read
+from servers import cli, service_process, serving_in_background, stop_and_read
 
 from docket_api.domain.auth.tokens import TokenCodec
 from docket_core.sentry import init_sentry
@@ -126,14 +126,8 @@ class SentryRun:
 
 @pytest.fixture(scope="module")
 def collector() -> Iterator[SentryCollector]:
-    server = SentryCollector()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_in_background(SentryCollector()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")

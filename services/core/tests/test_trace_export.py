@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from embedded_services import free_port
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from servers import serving_in_background
 
 from docket_core.telemetry import EXPORT_BATCH_SPANS, build_tracer_provider
 
@@ -48,14 +49,8 @@ class OtlpCollector(ThreadingHTTPServer):
 
 @pytest.fixture
 def collector() -> Iterator[OtlpCollector]:
-    server = OtlpCollector(free_port())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_in_background(OtlpCollector(free_port())) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _export_spans(collector: OtlpCollector, count: int) -> list[int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from servers import serving_in_background
 
 from docket_worker.backup.naming import backup_name
 
@@ -39,14 +39,8 @@ def pushgateway() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
     """A real HTTP server on loopback that records pushes."""
     received: list[tuple[str, str, str]] = []
     handler = type("Recorder", (_Recorder,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_in_background(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _metric(body: str, name: str) -> float:

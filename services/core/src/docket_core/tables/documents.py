@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from psycopg import AsyncConnection
 
@@ -605,6 +605,15 @@ async def search_statement(
     }
 
 
+class SearchOptions(TypedDict, total=False):
+    """The filters and order of a search, as :func:`search_statement` takes them."""
+
+    content_types: Sequence[str]
+    created_from: dt.datetime | None
+    created_before: dt.datetime | None
+    sort: str
+
+
 async def search(
     conn: AsyncConnection[Any],
     workspace_ids: WorkspaceIds | WorkspaceQuery,
@@ -612,11 +621,7 @@ async def search(
     limit: int,
     offset: int,
     tags: Sequence[str] = (),
-    *,
-    content_types: Sequence[str] = (),
-    created_from: dt.datetime | None = None,
-    created_before: dt.datetime | None = None,
-    sort: str = "relevance",
+    **options: Unpack[SearchOptions],
 ) -> list[Row]:
     """``limit`` + 1 hits among the workspaces' ready documents (the extra one tells whether there is
     a next page), ranked or newest first, each shown hit with a snippet whose matches are wrapped in
@@ -624,10 +629,7 @@ async def search(
     ``tags`` must be on a hit, and the filters keep the given content types and a creation-time range
     ``[created_from, created_before)``. Relevance ranks the newest RANKED_MATCHES_PER_WORKSPACE matches
     of each workspace; the date order is exact."""
-    sql, params = await search_statement(
-        conn, workspace_ids, query, limit, offset, tags,
-        content_types=content_types, created_from=created_from, created_before=created_before, sort=sort,
-    )  # fmt: skip
+    sql, params = await search_statement(conn, workspace_ids, query, limit, offset, tags, **options)
     cur = await conn.execute(sql, params)
     return await cur.fetchall()  # type: ignore[return-value]
 
@@ -639,19 +641,14 @@ async def search_json(
     limit: int,
     offset: int,
     tags: Sequence[str] = (),
-    *,
-    content_types: Sequence[str] = (),
-    created_from: dt.datetime | None = None,
-    created_before: dt.datetime | None = None,
-    sort: str = "relevance",
+    **options: Unpack[SearchOptions],
 ) -> tuple[bytes, bool]:
     """The hits :func:`search` reads, as the JSON array of the API's SearchHit objects (the snippet
     HTML-escaped, its matches in ``<mark>``), built by PostgreSQL, and whether a next page exists.
     ``workspaces`` may be a (subquery, parameter) pair instead of ids."""
     sql, params = await search_statement(
-        conn, workspaces, query, limit, offset, tags, content_types=content_types,
-        created_from=created_from, created_before=created_before, sort=sort, as_json=True,
-    )  # fmt: skip
+        conn, workspaces, query, limit, offset, tags, **options, as_json=True
+    )
     cur = await conn.execute(sql, params)
     row = await cur.fetchone()
     assert row is not None
