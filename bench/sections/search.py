@@ -140,10 +140,11 @@ def _large_workspace(ctx: Context, section: Section, queries: list[str]) -> None
 
 async def _explain(url: str, workspace_id: uuid.UUID, query: str) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of the exact statement the route sends (search_json's)."""
-    from docket_core.tables.documents import search_statement
+    from docket_core.tables.documents import read_search_configs, search_statement
 
     async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
-        sql, params = await search_statement(conn, [workspace_id], query, 10, 0, as_json=True)
+        configs = await read_search_configs(conn)
+        sql, params = search_statement(configs, [workspace_id], query, 10, 0, as_json=True)
         cur = await conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)  # type: ignore[arg-type]
         rows = await cur.fetchall()
     return "\n".join(str(row["QUERY PLAN"]) for row in rows)

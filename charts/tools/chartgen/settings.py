@@ -64,6 +64,7 @@ CHART_CONFIG: dict[str, dict[str, Schema]] = {
         "QUOTA_STORED_BYTES": integer(1),
         "QUOTA_DOCUMENTS": integer(1),
         "QUOTA_UPLOADS_IN_FLIGHT": integer(1),
+        "SEARCH_TIMEOUT_MS": integer(0),
         "UPLOAD_SPOOL_MAX_BYTES": integer(1),
         "MAX_BODY_BYTES": integer(1),
         "MAX_UPLOAD_BYTES": integer(1),

@@ -10,7 +10,7 @@ import psycopg
 from searchkit import add_ready, ids_of, search_page
 from teamkit import Person
 
-from docket_core.tables.documents import HEADLINE_TEXT_CHARS, SNIPPET_WINDOW_CHARS
+from docket_core.tables.documents import HEADLINE_TEXT_CHARS, SNIPPET_WINDOW_CHARS, SOUGHT_LEXEMES
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 STEP = dt.timedelta(minutes=1)
@@ -96,3 +96,22 @@ def test_snippets_escape_the_text_and_mark_only_the_hits(
         assert "&quot;<mark>harbor</mark>&quot; it&#x27;s x &lt; y &amp; a &gt; b" in snippet, snippet
         assert "alert(&#x27;x&#x27;)" in snippet
         assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+def test_a_deep_match_in_capitals_or_found_by_one_of_many_words_is_highlighted(
+    api: httpx.Client, ada: Person, clean_db: str
+) -> None:
+    """The scan lower-cases the text, and looks for each of the query's lexemes (up to SOUGHT_LEXEMES):
+    any one of a long query's words places the window."""
+    texts = [
+        _filler(12_000) + " the NARWHAL surfaced " + _filler(500),
+        _filler(9_000) + " aardvark " + _filler(9),
+    ]
+    docs = add_ready(clean_db, ada, ada.personal, texts, NOW, STEP)
+    query = "narwhal or aardvark or abacus or abbey or abyss"
+    assert len(query.split(" or ")) <= SOUGHT_LEXEMES
+    page = search_page(api, ada, q=query, sort="date")
+    assert ids_of(page) == docs
+    narwhal, aardvark = _snippets(page)
+    assert "<mark>NARWHAL</mark> surfaced" in narwhal, "lower-cased to be found, shown as written"
+    assert "<mark>aardvark</mark>" in aardvark

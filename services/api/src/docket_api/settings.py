@@ -54,6 +54,7 @@ class ApiSettings(CommonSettings, kw_only=True, frozen=True):
     quota_stored_bytes: int = 1024 * 1024 * 1024
     quota_documents: int = 10_000
     quota_uploads_in_flight: int = 4
+    search_timeout_ms: int = 5_000
 
     @property
     def signing_secret(self) -> str:

@@ -3,11 +3,12 @@ changes, and full-text search. Every status change a document can go through is 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import uuid
 from collections.abc import Sequence
-from typing import Any, TypedDict, Unpack
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 from psycopg import AsyncConnection
 
@@ -30,17 +31,22 @@ HEADLINE_OPTIONS = (
 )
 # ts_headline re-parses the text it is given (about 0.2 ms per KB here), so a snippet is built from a
 # short window, only for the rows shown: SNIPPET_WINDOW_CHARS around the first of the query's lexemes,
-# found by a case-insensitive scan of the first HEADLINE_TEXT_CHARS (far cheaper than parsing, and it
-# stops at the first hit); the text's start when none is there. Lexemes whose stem is not spelled in
-# the text ("compani" of "companies") or that hold punctuation are not looked for; such a match, or one
-# past HEADLINE_TEXT_CHARS, gets the text's start, unhighlighted, as a match past the window did before.
+# found by plain substring searches (strpos) of the lower-cased first HEADLINE_TEXT_CHARS: about 25 us
+# a lexeme, where a regular expression of all the lexemes cost a 19-word query about 8 ms a shown hit.
+# At most SOUGHT_LEXEMES lexemes (the first in the alphabet) are looked for; the text's start is shown
+# when none is there. A lexeme whose stem is not spelled in the text ("compani" of "companies") is not
+# found; such a match, or one past HEADLINE_TEXT_CHARS, gets the text's start, unhighlighted, as a
+# match past the window did before.
 SNIPPET_WINDOW_CHARS = 500
 SNIPPET_OVERLAP_CHARS = 150  # the window starts this far before the first match
 HEADLINE_TEXT_CHARS = 20_000
+SOUGHT_LEXEMES = 8
+# OFFSET 0 keeps the lower-cased head a subquery of its own, computed once, not once per lexeme
 _SNIPPET = """(SELECT ts_headline(%(config)s::regconfig,
         substr(d.extracted_text, greatest(1, found.at - %(overlap)s), %(window)s), h.query, %(options)s)
-    FROM (SELECT coalesce(nullif(regexp_instr(substr(d.extracted_text, 1, %(deep)s), q.pattern, 1, 1, 0, 'i'),
-                                 0), 1) AS at FROM q) found)"""
+    FROM (SELECT coalesce(min(nullif(strpos(head.text, lexeme), 0)), 1) AS at
+          FROM (SELECT lower(substr(d.extracted_text, 1, %(deep)s)) AS text OFFSET 0) head
+          CROSS JOIN q CROSS JOIN unnest(q.sought) lexeme) found)"""
 
 
 WorkspaceIds = Sequence[uuid.UUID]
@@ -453,14 +459,17 @@ def _html_escaped(column: str) -> str:
     return f"replace(replace({escaped}, %(hit_start)s, '<mark>'), %(hit_end)s, '</mark>')"
 
 
-# The page as the API's JSON items (SearchHit's fields, in order), and whether a next page exists.
+# The page as the API's JSON items (SearchHit's fields, in order), whether a next page exists, and
+# whether the configurations it was searched with are still search_settings' (see search_json).
 _SEARCH_JSON = """
 WITH page AS ({statement})
 SELECT coalesce(json_agg(json_build_object(
     'id', id, 'workspace_id', workspace_id, 'title', title, 'filename', filename,
     'content_type', content_type, 'created_at', {created}, 'rank', rank,
     'snippet_html', {snippet}
-) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json)::text AS items, count(*) > %(limit)s AS more
+) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json)::text AS items, count(*) > %(limit)s AS more,
+(SELECT text_config = %(config)s::regconfig AND previous_config IS NOT DISTINCT FROM %(previous)s::regconfig
+ FROM search_settings) AS settled
 FROM page
 """
 
@@ -478,8 +487,8 @@ def _search_sql(
 ) -> str:
     """The search statement of one shape (which filters, which sort, ...), built once per process and
     on one line: psycopg caches the conversion of a statement only up to 4,096 characters. The CTE q
-    is inlined (NOT MATERIALIZED) so the planner sees the query's terms as constants; its pattern is the
-    query's lexemes, for a deep match's snippet."""
+    is inlined (NOT MATERIALIZED) so the planner sees the query's terms as constants; ``sought`` holds
+    a few of the query's lexemes, for a deep match's snippet."""
     order = SORTS[sort]
     tag_sql = "".join(
         " AND EXISTS (SELECT 1 FROM document_tags dt JOIN tags t ON t.id = dt.tag_id "
@@ -504,9 +513,8 @@ def _search_sql(
     statement = f"""
         WITH q AS NOT MATERIALIZED (
             SELECT {_tsquery("%(config)s::regconfig")}{previous} AS query,
-                   (SELECT string_agg(lexeme, '|')
-                    FROM unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(words)s))) lexeme
-                    WHERE lexeme ~ '^[[:alnum:]]+$') AS pattern
+                   ARRAY(SELECT unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(words)s)))
+                         LIMIT %(sought)s) AS sought
         ),
         candidates AS (
             SELECT c.id, c.workspace_id, c.title, c.filename, c.content_type, c.created_at, q.query,
@@ -547,8 +555,24 @@ def _search_sql(
     return " ".join(statement.split())
 
 
-async def search_statement(
-    conn: AsyncConnection[Any],
+class SearchConfigs(NamedTuple):
+    """search_settings' text-search configuration, and the previous one while a re-index runs."""
+
+    config: str
+    previous: str | None
+
+
+async def read_search_configs(conn: AsyncConnection[Any]) -> SearchConfigs:
+    cur = await conn.execute(
+        "SELECT text_config::text AS config, previous_config::text AS previous FROM search_settings"
+    )
+    row = await cur.fetchone()
+    assert row is not None, "migration 0013 inserts the row"
+    return SearchConfigs(row["config"], row["previous"]) if isinstance(row, dict) else SearchConfigs(*row)
+
+
+def search_statement(
+    configs: SearchConfigs,
     workspaces: WorkspaceIds | WorkspaceQuery,
     query: str,
     limit: int,
@@ -561,29 +585,23 @@ async def search_statement(
     sort: str = "relevance",
     as_json: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """The statement :func:`search` (or, ``as_json``, :func:`search_json`) sends, and its parameters;
-    reads the text-search configuration first (one short statement)."""
+    """The statement :func:`search` (or, ``as_json``, :func:`search_json`) sends, and its parameters.
+    The configurations go in as constants, not a subquery: the planner then sees the query's terms and
+    can choose the workspace's index over the text's (a subquery made it guess, and pick the GIN index)."""
     parsed = search_query.parse(query)
     # date order: each workspace's newest offset + limit + 1 matches hold the page, whichever it is
     per_workspace = RANKED_MATCHES_PER_WORKSPACE if sort == "relevance" else offset + limit + 1
-    # the configuration as constants, not a subquery: the planner then sees the query's terms and can
-    # choose the workspace's index over the text's (a subquery made it guess, and pick the GIN index)
-    cur = await conn.execute(
-        "SELECT text_config::text AS config, previous_config::text AS previous FROM search_settings"
-    )
-    configs = await cur.fetchone()
-    assert configs is not None, "migration 0013 inserts the row"
     # during a re-index the query of the previous configuration matches too (a re-index into the same
     # configuration, which only moves the vectors' storage, needs no second query)
-    changing = configs["previous"] not in (None, configs["config"])
+    changing = configs.previous not in (None, configs.config)
     searched, workspace_params = _workspaces_sql(workspaces)
     statement = _search_sql(
         sort, len(tags), bool(content_types), created_from is not None, created_before is not None,
         changing, as_json, searched,
     )  # fmt: skip
     return statement, {
-        "config": configs["config"],
-        "previous": configs["previous"],
+        "config": configs.config,
+        "previous": configs.previous,
         "text": parsed.text,
         "prefixes": parsed.prefixes,
         "words": " ".join([parsed.text, parsed.prefixes.replace("':*", "").replace("'", "")]),
@@ -599,6 +617,7 @@ async def search_statement(
         "window": SNIPPET_WINDOW_CHARS,
         "deep": HEADLINE_TEXT_CHARS,
         "overlap": SNIPPET_OVERLAP_CHARS,
+        "sought": SOUGHT_LEXEMES,
         "options": HEADLINE_OPTIONS,
         "hit_start": HIT_START,
         "hit_end": HIT_END,
@@ -629,9 +648,16 @@ async def search(
     ``tags`` must be on a hit, and the filters keep the given content types and a creation-time range
     ``[created_from, created_before)``. Relevance ranks the newest RANKED_MATCHES_PER_WORKSPACE matches
     of each workspace; the date order is exact."""
-    sql, params = await search_statement(conn, workspace_ids, query, limit, offset, tags, **options)
+    configs = await read_search_configs(conn)
+    sql, params = search_statement(configs, workspace_ids, query, limit, offset, tags, **options)
     cur = await conn.execute(sql, params)
     return await cur.fetchall()  # type: ignore[return-value]
+
+
+# The configurations this process's last search was run with. A search sends them as constants and its
+# statement says whether they are still search_settings'; when not (a change, or another database), it
+# reads them and runs once more. So no search spends a round trip on reading them.
+_last_configs: SearchConfigs | None = None
 
 
 async def search_json(
@@ -641,16 +667,41 @@ async def search_json(
     limit: int,
     offset: int,
     tags: Sequence[str] = (),
+    *,
+    timeout_ms: int = 0,
     **options: Unpack[SearchOptions],
 ) -> tuple[bytes, bool]:
     """The hits :func:`search` reads, as the JSON array of the API's SearchHit objects (the snippet
     HTML-escaped, its matches in ``<mark>``), built by PostgreSQL, and whether a next page exists.
-    ``workspaces`` may be a (subquery, parameter) pair instead of ids."""
-    sql, params = await search_statement(
-        conn, workspaces, query, limit, offset, tags, **options, as_json=True
-    )
-    cur = await conn.execute(sql, params)
-    row = await cur.fetchone()
-    assert row is not None
-    items, more = (row["items"], row["more"]) if isinstance(row, dict) else row
+    ``workspaces`` may be a (subquery, parameter) pair instead of ids. With ``timeout_ms``, the
+    statement is cancelled after that long (TimeoutError)."""
+    global _last_configs  # one value per process, replaced whole
+
+    async def run(configs: SearchConfigs) -> tuple[str, bool, bool]:
+        sql, params = search_statement(
+            configs, workspaces, query, limit, offset, tags, **options, as_json=True
+        )
+        row = await _fetch_one_within(conn, sql, params, timeout_ms)
+        return (row["items"], row["more"], row["settled"]) if isinstance(row, dict) else row  # type: ignore[no-any-return]
+
+    configs = _last_configs or await read_search_configs(conn)
+    items, more, settled = await run(configs)
+    if not settled:  # a result of a moment ago should a second change come in between
+        configs = await read_search_configs(conn)
+        items, more, _ = await run(configs)
+    _last_configs = configs
     return items.encode(), bool(more)
+
+
+async def _fetch_one_within(
+    conn: AsyncConnection[Any], sql: str, params: dict[str, Any], timeout_ms: int
+) -> Any:
+    """The statement's one row; with ``timeout_ms``, cancelled in the server after that long, by the
+    cancel request psycopg sends when the wait is interrupted (TimeoutError). A per-search
+    ``SET LOCAL statement_timeout`` in the same round trip cost PostgreSQL 0.3-1 ms a search; this
+    costs a timer, and a cancel connection only when it fires."""
+    async with asyncio.timeout(timeout_ms / 1000 if timeout_ms else None):
+        cur = await conn.execute(sql, params)
+        row = await cur.fetchone()
+    assert row is not None
+    return row

@@ -12,6 +12,10 @@ from typing import NamedTuple
 
 MAX_PREFIX_TERMS = 8
 MIN_PREFIX_CHARS = 2  # "a*" would match half the dictionary
+# Ranking and matching cost grows with the query's terms: a 200-character query of 19 common words,
+# ORed, cost PostgreSQL 15 times the CPU of a two-word search. A query may hold this many words (runs of
+# letters and digits, "or" included), which every search people type fits in.
+MAX_QUERY_WORDS = 10
 
 
 class SearchQuery(NamedTuple):
@@ -36,6 +40,19 @@ def parse(query: str) -> SearchQuery:
         else:
             kept.append(token)
     return SearchQuery(" ".join(kept), " & ".join(prefixes))
+
+
+def word_count(query: str) -> int:
+    """The runs of letters and digits in ``query``: at least as many as the terms it becomes, but for
+    a hyphenated word's parts (``rolling-update`` is 2 words, 3 terms)."""
+    words, in_word = 0, False
+    for char in query:
+        if char.isalnum():
+            words += not in_word
+            in_word = True
+        else:
+            in_word = False
+    return words
 
 
 def _tokens(query: str) -> list[str]:

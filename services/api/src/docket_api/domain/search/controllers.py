@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
+import psycopg
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
@@ -18,14 +20,21 @@ from docket_api.domain.audit.caller import Caller, provide_caller
 from docket_api.domain.documents.controllers import LIST_RESPONSES, TAG_QUERY, WORKSPACE_QUERY
 from docket_api.domain.documents.cursor import SEARCH_CURSOR, decode_offset, encode_offset
 from docket_api.domain.documents.schemas import tag_filter
+from docket_api.domain.responses import problem_spec
 from docket_api.domain.workspaces.authz import Action, authorize, member_workspaces, visible_workspaces
 from docket_core.contracts.formats import ACCEPTED_TYPES
 from docket_core.db import autocommit_if_idle
 from docket_core.http.problems import Problem
 from docket_core.read_routing import ReadRouter
+from docket_core.tables import search_query
 from docket_core.tables.documents import HIT_END, HIT_START, WorkspaceIds, WorkspaceQuery, search_json
 
 MAX_QUERY_CHARS = 200
+logger = logging.getLogger("docket.search")
+SEARCH_RESPONSES = {
+    **LIST_RESPONSES,
+    503: problem_spec("`search-timeout`: the search ran past SEARCH_TIMEOUT_MS; retry after Retry-After"),
+}
 ContentType = Literal[ACCEPTED_TYPES]  # type: ignore[valid-type]
 Sort = Literal["relevance", "date"]
 
@@ -63,7 +72,7 @@ class SearchController(Controller):
     dependencies = {"caller": Provide(provide_caller, sync_to_thread=False)}
 
     @get("/", summary="Full-text search over the ready documents of your workspaces (or of one)",
-         responses=LIST_RESPONSES)  # fmt: skip
+         responses=SEARCH_RESPONSES)  # fmt: skip
     async def search_documents(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +83,7 @@ class SearchController(Controller):
                 min_length=1,
                 max_length=MAX_QUERY_CHARS,
                 pattern=patterns.SEARCH_TEXT,
-                description="websearch syntax; not blank",
+                description=f"websearch syntax; not blank; at most {search_query.MAX_QUERY_WORDS} words",
             ),
         ],
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
@@ -105,6 +114,9 @@ class SearchController(Controller):
         if not query:
             raise Problem(422, "The search query is empty.", slug="validation-error",
                           errors=[{"field": "q", "message": "must not be blank"}])  # fmt: skip
+        if search_query.word_count(query) > (most := search_query.MAX_QUERY_WORDS):
+            raise Problem(422, f"The search query has more than {most} words.", slug="validation-error",
+                          errors=[{"field": "q", "message": f"at most {most} words"}])  # fmt: skip
         if created_from and created_to and created_from > created_to:
             raise Problem(422, "The date range ends before it starts.", slug="validation-error",
                           errors=[{"field": "to", "message": "must not be before from"}])  # fmt: skip
@@ -119,7 +131,7 @@ class SearchController(Controller):
         async def hits(
             conn: AsyncConnection[Any], workspaces: WorkspaceIds | WorkspaceQuery
         ) -> tuple[bytes, bool]:
-            async with autocommit_if_idle(conn):  # no BEGIN and COMMIT around the two reads
+            async with autocommit_if_idle(conn):  # no BEGIN and COMMIT around the reads
                 return await search_json(
                     conn,
                     workspaces,
@@ -131,18 +143,26 @@ class SearchController(Controller):
                     created_from=_day_start(created_from),
                     created_before=_day_start(created_to + dt.timedelta(days=1)) if created_to else None,
                     sort=sort,
+                    timeout_ms=timeout_ms,
                 )
 
         reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
+        timeout_ms: int = request.app.state.search_timeout_ms
         members = member_workspaces(caller.principal) if workspace_id is None and reads.primary_only else None
-        if (
-            members is not None
-        ):  # memberships and documents on one server: the subquery goes into the statement
-            items, more = await reads.run(caller.user_id, lambda conn: hits(conn, members))
-        else:
-            items, more = await reads.run_after(
-                caller.user_id, readable, hits
-            )  # one checkout without a replica
+        try:
+            # memberships and documents on one server: the subquery goes into the statement
+            if members is not None:
+                items, more = await reads.run(caller.user_id, lambda conn: hits(conn, members))
+            else:  # one checkout without a replica
+                items, more = await reads.run_after(caller.user_id, readable, hits)
+        except (TimeoutError, psycopg.errors.QueryCanceled):  # SEARCH_TIMEOUT_MS, or DB_STATEMENT_TIMEOUT_MS
+            logger.warning(
+                "search cancelled after %d ms (%d words)", timeout_ms, search_query.word_count(query)
+            )
+            raise Problem(
+                503, "The search took too long; try again, or search for fewer or rarer words.",
+                slug="search-timeout", headers={"Retry-After": "1"},
+            ) from None  # fmt: skip
         # PostgreSQL built the items (the JSON a list of SearchHit encodes to); they pass through as is
         cursor_json = msgspec.json.encode(encode_offset(offset + limit) if more else None)
         body = (
