@@ -115,6 +115,7 @@ def service_process(
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: WORKERS>1 forks servers that outlive a killed parent
     )
     try:
         try:
@@ -131,14 +132,18 @@ def service_process(
             time.sleep(0.05)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
+        _kill_group(proc)
         proc.wait(10)
 
 
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process and whatever it forked (its group outlives it while a child runs)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _drain(proc: subprocess.Popen[bytes]) -> str:
-    if proc.poll() is None:
-        proc.kill()
+    _kill_group(proc)
     out = proc.stdout.read() if proc.stdout else b""
     return out.decode(errors="replace")[-3000:]
 
