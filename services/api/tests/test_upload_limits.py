@@ -4,6 +4,7 @@ the counters each refusal adds to. (The abuse scenarios, over real sockets again
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
@@ -11,7 +12,10 @@ import psycopg
 import pytest
 from apikit import bearer, register_and_login
 from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 
+from docket_api.domain.documents.quotas import QuotaLimits, Quotas, slots_key
+from docket_api.server.lifespan import RELEASE_WAIT_SECONDS
 from docket_api.settings import ApiSettings
 from docket_core.settings import SettingsError, load_settings
 
@@ -96,3 +100,29 @@ def test_each_refusal_is_counted_by_its_reason(serve_api: Callable[..., str], cl
     assert _counter("docket_quota_refusals_total", quota="reprocess_queued") == before["reprocess"] + 1
     with psycopg.connect(clean_db) as conn:
         assert conn.execute("SELECT count(*) FROM jobs").fetchone() == (1,)
+
+
+def test_an_upload_cancelled_at_shutdown_gives_its_slot_back_before_redis_closes(clean_redis: str) -> None:
+    """uvicorn cancels the uploads still running when the grace period ends and at once runs the
+    lifespan's end, which closes Redis; the lifespan first waits for their slots to be given back."""
+
+    async def shutdown_mid_upload() -> int:
+        redis = Redis.from_url(clean_redis)
+        quotas = Quotas(QuotaLimits(stored_bytes=1 << 30, documents=100, uploads_in_flight=4), redis)
+        uploading = asyncio.Event()
+
+        async def upload() -> None:
+            async with quotas.upload_slot("ada"):
+                uploading.set()
+                await asyncio.sleep(60)
+
+        task = asyncio.create_task(upload())
+        await uploading.wait()
+        task.cancel()  # what uvicorn does to the request
+        async with asyncio.timeout(RELEASE_WAIT_SECONDS):  # what the lifespan does next
+            await quotas.all_released()
+        await redis.aclose()
+        async with Redis.from_url(clean_redis) as fresh:
+            return int(await fresh.zcard(slots_key("ada")))
+
+    assert asyncio.run(shutdown_mid_upload()) == 0

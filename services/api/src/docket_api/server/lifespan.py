@@ -44,6 +44,9 @@ async def open_read_router(settings: ApiSettings, pool: Pool, redis: Redis) -> R
     return ReadRouter(pool, replica, WriteMarkers(redis, ttl) if ttl else None)
 
 
+RELEASE_WAIT_SECONDS = 2.0
+
+
 def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -57,8 +60,9 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.auth_service = AuthService(pool, redis, codec, settings, password_hashing(settings))
         app.state.reads = await open_read_router(settings, pool, redis)
         app.state.search_timeout_ms = settings.search_timeout_ms
+        quotas = quotas_from(settings, redis)
         app.state.documents = DocumentService(
-            pool, PostgresBlobStore(), quotas_from(settings, redis), upload_policy(settings), app.state.reads
+            pool, PostgresBlobStore(), quotas, upload_policy(settings), app.state.reads
         )
         app.state.workspaces = WorkspaceService(pool)
         app.state.tokens = TokenService(pool)
@@ -69,6 +73,10 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
             yield
         finally:
             stats_task.cancel()
+            # the uploads the shutdown cancelled give their slots back before Redis closes
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RELEASE_WAIT_SECONDS):
+                    await quotas.all_released()
             await app.state.reads.close()
             await pool.close()
             await redis.aclose()

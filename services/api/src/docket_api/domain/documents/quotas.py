@@ -84,6 +84,9 @@ class Quotas:
     def __init__(self, limits: QuotaLimits, redis: Redis) -> None:
         self.limits = limits
         self.redis = redis
+        self._held = 0  # slots taken and not yet given back, by this process
+        self._none_held = asyncio.Event()
+        self._none_held.set()
         self._acquire = redis.register_script(_ACQUIRE)
         self._refresh = redis.register_script(_REFRESH)
 
@@ -110,12 +113,25 @@ class Quotas:
                 limit=limit,
             )
         keeper = asyncio.create_task(self._keep(key, slot, ttl_ms))
+        self._held += 1
+        self._none_held.clear()
         try:
             yield
         finally:
             keeper.cancel()
-            with contextlib.suppress(RedisError, OSError):  # the slot expires on its own anyway
-                await self.redis.zrem(key, slot)
+            try:
+                with contextlib.suppress(RedisError, OSError):  # the slot expires on its own anyway
+                    await self.redis.zrem(key, slot)
+            finally:
+                self._held -= 1
+                if not self._held:
+                    self._none_held.set()
+
+    async def all_released(self) -> None:
+        """Return once every slot held here was given back. At shutdown uvicorn cancels the uploads
+        still running and at once runs the lifespan's end, which closes Redis: without this wait a
+        cancelled upload's release raced the close, and its slot stayed taken until it expired."""
+        await self._none_held.wait()
 
     async def _keep(self, key: str, slot: str, ttl_ms: int) -> None:
         while True:
