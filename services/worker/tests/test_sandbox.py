@@ -231,6 +231,28 @@ def test_cancelling_the_job_kills_the_child_at_once(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_a_job_cancelled_before_the_zygote_names_its_child_still_kills_the_child(tmp_path: Path) -> None:
+    """The cancel lands while the job waits for the child's pid (CI once saw it there): the child is
+    killed once the zygote reports it, instead of sleeping for an hour."""
+    path = tmp_path / "sleep.json"
+    path.write_text(json.dumps({"action": "sleep"}))
+
+    async def scenario() -> int | None:
+        async with Sandbox(PROBE) as sandbox:
+            job = asyncio.create_task(sandbox.extract(path, "text/plain", LIMITS))
+            await asyncio.sleep(0)  # the fork is asked for; its pid has not come back yet
+            assert sandbox._zygote is not None
+            [child] = sandbox._zygote.children.values()
+            assert not child.pid.done()
+            job.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await job
+            # the zygote reports the pid, then reaps the child: killed, not asleep for an hour
+            return await asyncio.wait_for(asyncio.shield(child.exit), 10)
+
+    assert asyncio.run(scenario()) == -signal.SIGKILL
+
+
 def test_a_zygote_that_dies_takes_no_file_down_with_it_and_is_started_again(tmp_path: Path) -> None:
     sleeper = tmp_path / "sleep.json"
     sleeper.write_text(json.dumps({"action": "sleep"}))

@@ -32,7 +32,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 import msgspec
 
@@ -262,10 +262,18 @@ class Sandbox:
             os.close(report_end)
             os.close(stderr_end)
         loop = asyncio.get_running_loop()
-        report_pipe, report_reader = await _read_pipe(loop, report_fd)
-        stderr_pipe, stderr_reader = await _read_pipe(loop, stderr_fd)
+        # wrapped at once, so a cancel at any await below still closes both
+        report_file, stderr_file = (
+            os.fdopen(report_fd, "rb", buffering=0),
+            os.fdopen(stderr_fd, "rb", buffering=0),
+        )
+        pipes: list[asyncio.ReadTransport] = []
         pid: int | None = None
         try:
+            report_pipe, report_reader = await _read_pipe(loop, report_file)
+            pipes.append(report_pipe)
+            stderr_pipe, stderr_reader = await _read_pipe(loop, stderr_file)
+            pipes.append(stderr_pipe)
             try:
                 pid = await asyncio.wait_for(asyncio.shield(child.pid), ZYGOTE_ANSWER_SECONDS)
             except TimeoutError:
@@ -275,12 +283,16 @@ class Sandbox:
             return await _outcome(child, pid, report_reader, stderr_reader, limits)
         finally:
             # timed out, cancelled (SIGTERM), or orphaned by a zygote that died: never leave it running
-            if pid is not None and (not child.exit.done() or child.exit.result() is None):
+            if pid is None:  # cancelled before the zygote said which child it forked: once it does
+                child.pid.add_done_callback(_kill_once_forked)
+            elif not child.exit.done() or child.exit.result() is None:
                 _kill_session(pid)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(child.exit), ZYGOTE_EXIT_SECONDS)
-            report_pipe.close()
-            stderr_pipe.close()
+            for pipe in pipes:
+                pipe.close()
+            report_file.close()
+            stderr_file.close()
 
 
 async def _outcome(
@@ -306,12 +318,10 @@ async def _outcome(
 
 
 async def _read_pipe(
-    loop: asyncio.AbstractEventLoop, fd: int
+    loop: asyncio.AbstractEventLoop, pipe: BinaryIO
 ) -> tuple[asyncio.ReadTransport, asyncio.StreamReader]:
     reader = asyncio.StreamReader(limit=1 << 16, loop=loop)
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), os.fdopen(fd, "rb", buffering=0)
-    )
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
     return transport, reader
 
 
@@ -368,8 +378,15 @@ async def _head(reader: asyncio.StreamReader, keep: int) -> bytes:
     return bytes(kept)
 
 
+def _kill_once_forked(forked: asyncio.Future[int | None]) -> None:
+    if not forked.cancelled() and forked.exception() is None and (pid := forked.result()) is not None:
+        _kill_session(pid)
+
+
 def _kill_session(pid: int) -> None:
     # the child leads its own session and process group (setsid), so its group id is its pid; a group id
-    # is not reused while a process of that group is alive
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    # is not reused while a process of that group is alive. The child itself too: just forked, it may
+    # not have called setsid yet (no group of that id exists then, and it has started nothing).
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
