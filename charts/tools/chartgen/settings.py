@@ -30,6 +30,7 @@ DATABASE_CONFIG: dict[str, Schema] = {
     "DB_STATEMENT_TIMEOUT_MS": integer(0),
     "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": nullable(integer(0)),
     "DATABASE_POOLER": {"enum": ["none", "transaction"]},
+    "DB_PLAN_CACHE_MODE": nullable({"enum": ["auto", "force_generic_plan", "force_custom_plan"]}),
     "READ_YOUR_WRITES_SECONDS": integer(0),
 }
 # The upload deadlines and spooling, read by api and web alike.

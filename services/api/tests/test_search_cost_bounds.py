@@ -20,6 +20,9 @@ from psycopg.rows import dict_row
 from searchkit import add_ready, ids_of, search_page
 from teamkit import Person, person
 
+from docket_api.settings import ApiSettings
+from docket_core.db import create_pool
+from docket_core.settings import load_settings
 from docket_core.tables import documents
 from docket_core.tables.search_query import MAX_QUERY_WORDS
 
@@ -142,3 +145,16 @@ def test_a_change_of_configuration_is_searched_with_at_once_though_the_process_r
         conn.execute("UPDATE search_settings SET text_config = 'simple', previous_config = NULL")
     assert asyncio.run(search("running")) == [], "simple keeps running as it is; the vectors say run"
     assert documents._last_configs == documents.SearchConfigs("simple", None)
+
+
+def test_the_apis_pooled_sessions_keep_one_generic_plan_per_prepared_statement(clean_db: str) -> None:
+    """Planning the search's statement for each search cost about a third of its PostgreSQL CPU."""
+
+    async def plan_cache_mode() -> str:
+        settings = load_settings(ApiSettings, {"DATABASE_URL": clean_db})
+        async with create_pool(settings, "docket-api-test") as pool, pool.connection() as conn:
+            row = await (await conn.execute("SHOW plan_cache_mode")).fetchone()
+        assert row is not None
+        return str(row["plan_cache_mode"])
+
+    assert asyncio.run(plan_cache_mode()) == "force_generic_plan"

@@ -155,3 +155,40 @@ def test_the_membership_subquery_searches_what_the_membership_ids_search(
     embedded, listed = asyncio.run(both())
     assert embedded == listed
     assert {hit["workspace_id"] for hit in msgspec.json.decode(embedded[0])} == {str(w) for w in workspaces}
+
+
+def test_a_generic_plan_finds_exactly_what_custom_plans_find(
+    seeded: tuple[str, list[uuid.UUID], str],
+) -> None:
+    """The API prepares its statements with one generic plan each (DB_PLAN_CACHE_MODE): the search's
+    branches are chosen as it runs, so the plan that never saw the query's terms answers the same."""
+    url, workspaces, user = seeded
+
+    async def compare() -> tuple[int, int]:
+        async with (
+            await psycopg.AsyncConnection.connect(url, row_factory=dict_row, autocommit=True) as custom,
+            await psycopg.AsyncConnection.connect(
+                url, row_factory=dict_row, autocommit=True, prepare_threshold=0
+            ) as generic,
+        ):
+            await custom.execute("SET plan_cache_mode = force_custom_plan")
+            await generic.execute("SET plan_cache_mode = force_generic_plan")
+            rng, compared = random.Random(5), 0
+            for query in [*QUERIES, "lease or harbor", "contr* -harbor"]:
+                for sort in ("relevance", "date"):
+                    searched = rng.choice([workspaces, (MEMBER_WORKSPACES_SQL, user)])
+                    for limit, offset in ((10, 0), (3, 3)):
+                        args = (searched, query, limit, offset)
+                        ours = await repo.search_json(generic, *args, sort=sort)
+                        assert ours == await repo.search_json(custom, *args, sort=sort), (query, sort)
+                        compared += len(msgspec.json.decode(ours[0]))
+            cur = await generic.execute(
+                "SELECT coalesce(sum(generic_plans), 0) AS n FROM pg_prepared_statements"
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return compared, int(row["n"])
+
+    compared, generic_plans = asyncio.run(compare())
+    assert compared > 100
+    assert generic_plans > 30, "the statements ran under generic plans"

@@ -44,6 +44,25 @@ def test_pooled_sessions_carry_both_timeouts(database_url: str) -> None:
     assert asyncio.run(run()) == ("1234ms", "4321ms")
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, "auto"), ({"DB_PLAN_CACHE_MODE": "force_generic_plan"}, "force_generic_plan")],
+)
+def test_pooled_sessions_carry_the_plan_cache_mode(
+    database_url: str, env: dict[str, str], expected: str
+) -> None:
+    """The worker keeps PostgreSQL's own choice; the API sets force_generic_plan (its settings' test)."""
+
+    async def run() -> str:
+        settings = _settings(database_url, **env)
+        async with create_pool(settings, "docket-test") as pool, pool.connection() as conn:
+            row = await (await conn.execute("SHOW plan_cache_mode")).fetchone()
+        assert row is not None
+        return str(row["plan_cache_mode"])
+
+    assert asyncio.run(run()) == expected
+
+
 def test_a_transaction_left_idle_is_ended_by_the_server_and_the_pool_replaces_the_session(
     database_url: str,
 ) -> None:

@@ -43,11 +43,14 @@ def session_settings(settings: CommonSettings) -> dict[str, str]:
 
     ``idle_in_transaction_session_timeout`` ends a session that holds a transaction open while it
     waits on something other than the database (a slow client, a stuck task): its locks and its
-    snapshot go, and the pool discards the broken connection when it comes back.
+    snapshot go, and the pool discards the broken connection when it comes back. ``plan_cache_mode``
+    decides whether a prepared statement is planned again for each execution's values; only
+    statements psycopg prepared (never through a transaction pooler) have a plan to keep.
     """
     return {
         "statement_timeout": str(settings.db_statement_timeout_ms),
         "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+        "plan_cache_mode": settings.db_plan_cache_mode,
     }
 
 

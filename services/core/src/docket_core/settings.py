@@ -16,6 +16,7 @@ import msgspec
 Environment = Literal["local", "test", "staging", "production"]
 # "transaction": DATABASE_URL (and DATABASE_READ_URL) lead to a transaction-mode pooler such as PgBouncer
 DatabasePooler = Literal["none", "transaction"]
+PlanCacheMode = Literal["auto", "force_generic_plan", "force_custom_plan"]
 S = TypeVar("S", bound="CommonSettings")
 
 MIN_SECRET_BYTES = 32
@@ -42,6 +43,8 @@ class CommonSettings(msgspec.Struct, kw_only=True, frozen=True):
     db_statement_timeout_ms: int = 30_000
     db_idle_in_transaction_timeout_ms: int = 5_000
     database_pooler: DatabasePooler = "none"
+    # PostgreSQL plan_cache_mode for statements psycopg prepares (DATABASE_POOLER=none only)
+    db_plan_cache_mode: PlanCacheMode = "auto"
     read_your_writes_seconds: int = 300
     redis_connect_timeout: float = 2.0
     redis_socket_timeout: float = 2.0

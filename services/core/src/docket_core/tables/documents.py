@@ -487,8 +487,9 @@ def _search_sql(
 ) -> str:
     """The search statement of one shape (which filters, which sort, ...), built once per process and
     on one line: psycopg caches the conversion of a statement only up to 4,096 characters. The CTE q
-    is inlined (NOT MATERIALIZED) so the planner sees the query's terms as constants; ``sought`` holds
-    a few of the query's lexemes, for a deep match's snippet."""
+    (the query, and ``sought``: a few of its lexemes, for a deep match's snippet) is MATERIALIZED, so
+    it is computed once per search even under a generic plan, where its inputs are parameters and an
+    inlined q would parse the query again for every document it is matched against."""
     order = SORTS[sort]
     tag_sql = "".join(
         " AND EXISTS (SELECT 1 FROM document_tags dt JOIN tags t ON t.id = dt.tag_id "
@@ -511,7 +512,7 @@ def _search_sql(
     # the index's order (stops as soon as enough match); only when fewer match there and the workspace
     # holds more documents, over the whole workspace, where the planner takes the GIN index.
     statement = f"""
-        WITH q AS NOT MATERIALIZED (
+        WITH q AS MATERIALIZED (
             SELECT {_tsquery("%(config)s::regconfig")}{previous} AS query,
                    ARRAY(SELECT unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(words)s)))
                          LIMIT %(sought)s) AS sought
@@ -586,8 +587,8 @@ def search_statement(
     as_json: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The statement :func:`search` (or, ``as_json``, :func:`search_json`) sends, and its parameters.
-    The configurations go in as constants, not a subquery: the planner then sees the query's terms and
-    can choose the workspace's index over the text's (a subquery made it guess, and pick the GIN index)."""
+    The configurations go in as parameters; the JSON statement also says whether they are still
+    search_settings' (see search_json)."""
     parsed = search_query.parse(query)
     # date order: each workspace's newest offset + limit + 1 matches hold the page, whichever it is
     per_workspace = RANKED_MATCHES_PER_WORKSPACE if sort == "relevance" else offset + limit + 1
