@@ -59,6 +59,7 @@ DECLARED_NOT_READ = {
         "DB_POOL_TIMEOUT",
         "DB_STATEMENT_TIMEOUT_MS",
         "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        "DB_PLAN_CACHE_MODE",
     },
     "worker": set(),
 }

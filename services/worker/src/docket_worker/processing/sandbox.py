@@ -21,6 +21,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -284,15 +285,15 @@ class Sandbox:
         finally:
             # timed out, cancelled (SIGTERM), or orphaned by a zygote that died: never leave it running
             if pid is None:  # cancelled before the zygote said which child it forked: once it does
-                child.pid.add_done_callback(_kill_once_forked)
+                child.pid.add_done_callback(functools.partial(_kill_once_forked, child))
             elif not child.exit.done() or child.exit.result() is None:
                 _kill_session(pid)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(child.exit), ZYGOTE_EXIT_SECONDS)
             for pipe in pipes:
-                pipe.close()
-            report_file.close()
-            stderr_file.close()
+                pipe.close()  # and its file, once the loop has let go of it
+            for file in (report_file, stderr_file)[len(pipes) :]:
+                file.close()  # never handed to a transport
 
 
 async def _outcome(
@@ -378,15 +379,20 @@ async def _head(reader: asyncio.StreamReader, keep: int) -> bytes:
     return bytes(kept)
 
 
-def _kill_once_forked(forked: asyncio.Future[int | None]) -> None:
-    if not forked.cancelled() and forked.exception() is None and (pid := forked.result()) is not None:
-        _kill_session(pid)
+def _kill_once_forked(child: _Child, forked: asyncio.Future[int | None]) -> None:
+    """Kill a child whose job ended before its pid came, unless the zygote has reaped it already."""
+    if forked.cancelled() or forked.exception() is not None or (pid := forked.result()) is None:
+        return
+    if child.exit.done():
+        return
+    _kill_session(pid)
+    # just forked, it may not have called setsid yet: no group of that id exists, and it started nothing
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _kill_session(pid: int) -> None:
     # the child leads its own session and process group (setsid), so its group id is its pid; a group id
-    # is not reused while a process of that group is alive. The child itself too: just forked, it may
-    # not have called setsid yet (no group of that id exists then, and it has started nothing).
-    for kill in (os.killpg, os.kill):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(pid, signal.SIGKILL)
+    # is not reused while a process of that group is alive
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
