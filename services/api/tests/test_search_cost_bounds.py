@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import msgspec
@@ -85,12 +84,6 @@ def test_a_search_past_its_timeout_is_answered_503_and_the_api_goes_on_serving(
         listed = api.get("/api/v1/documents", params={"limit": 50}, headers=ada.headers)
         assert listed.status_code == 200, listed.text
         assert len(listed.json()["items"]) == 50
-
-
-def _statement_timeout(conn: psycopg.Connection[Any]) -> str:
-    row = conn.execute("SHOW statement_timeout").fetchone()
-    assert row is not None
-    return str(row[0])
 
 
 @pytest.mark.parametrize("in_transaction", [False, True], ids=["idle", "in-a-transaction"])

@@ -59,7 +59,6 @@ def make_lifespan(settings: ApiSettings, codec: TokenCodec):  # type: ignore[no-
         app.state.rate_limiter = RateLimiter(redis, settings.rate_limit_window_seconds)
         app.state.auth_service = AuthService(pool, redis, codec, settings, password_hashing(settings))
         app.state.reads = await open_read_router(settings, pool, redis)
-        app.state.search_timeout_ms = settings.search_timeout_ms
         quotas = quotas_from(settings, redis)
         app.state.documents = DocumentService(
             pool, PostgresBlobStore(), quotas, upload_policy(settings), app.state.reads

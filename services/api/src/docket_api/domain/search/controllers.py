@@ -114,7 +114,8 @@ class SearchController(Controller):
         if not query:
             raise Problem(422, "The search query is empty.", slug="validation-error",
                           errors=[{"field": "q", "message": "must not be blank"}])  # fmt: skip
-        if search_query.word_count(query) > (most := search_query.MAX_QUERY_WORDS):
+        words = search_query.word_count(query)
+        if words > (most := search_query.MAX_QUERY_WORDS):
             raise Problem(422, f"The search query has more than {most} words.", slug="validation-error",
                           errors=[{"field": "q", "message": f"at most {most} words"}])  # fmt: skip
         if created_from and created_to and created_from > created_to:
@@ -147,7 +148,7 @@ class SearchController(Controller):
                 )
 
         reads: ReadRouter = request.app.state.reads  # a replica when DATABASE_READ_URL is set
-        timeout_ms: int = request.app.state.search_timeout_ms
+        timeout_ms = request.app.state.settings.search_timeout_ms
         members = member_workspaces(caller.principal) if workspace_id is None and reads.primary_only else None
         try:
             # memberships and documents on one server: the subquery goes into the statement
@@ -156,9 +157,7 @@ class SearchController(Controller):
             else:  # one checkout without a replica
                 items, more = await reads.run_after(caller.user_id, readable, hits)
         except (TimeoutError, psycopg.errors.QueryCanceled):  # SEARCH_TIMEOUT_MS, or DB_STATEMENT_TIMEOUT_MS
-            logger.warning(
-                "search cancelled after %d ms (%d words)", timeout_ms, search_query.word_count(query)
-            )
+            logger.warning("search cancelled after %d ms (%d words)", timeout_ms, words)
             raise Problem(
                 503, "The search took too long; try again, or search for fewer or rarer words.",
                 slug="search-timeout", headers={"Retry-After": "1"},
