@@ -276,7 +276,10 @@ class Sandbox:
             stderr_pipe, stderr_reader = await _read_pipe(loop, stderr_file)
             pipes.append(stderr_pipe)
             try:
-                pid = await asyncio.wait_for(asyncio.shield(child.pid), ZYGOTE_ANSWER_SECONDS)
+                # not wait_for: on Python 3.11 it returns the pid and drops a cancel that lands as the
+                # pid comes, and the job then ran to its wall-clock limit (CI saw it)
+                async with asyncio.timeout(ZYGOTE_ANSWER_SECONDS):
+                    pid = await asyncio.shield(child.pid)
             except TimeoutError:
                 pid = None
             if pid is None:
